@@ -1,0 +1,5 @@
+"""plancheck: independent DICOM-RT dosimetric plan evaluation."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

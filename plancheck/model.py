@@ -1,0 +1,298 @@
+"""Frozen records that flow between plancheck's layers.
+
+Conventions (they hold for every object here):
+
+* Patient coordinates are DICOM patient coordinates (x, y, z) in mm.
+* Dose arrays are indexed (frame, row, column) == (z, y, x) **after** the
+  RTDOSE reader has reoriented them so that ``x_mm``, ``y_mm`` and ``z_mm``
+  all ascend. The four axial orientations (head/feet first, supine/prone)
+  therefore look the same to every computation; only the reader knows them.
+* Doses are in Gy, volumes in cc (cm³), lengths in mm. cGy and relative
+  doses are converted or refused at the DICOM boundary.
+
+Records holding arrays use ``eq=False``: identity, not element-wise equality.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.floating]
+
+
+class Severity(str, enum.Enum):
+    """How much a data-quality finding matters to the user."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something noticed about the input that the user should see.
+
+    ``code`` is a stable kebab-case identifier scripts can filter on
+    (``"link-by-frame-of-reference"``, ``"structure-outside-dose-grid"``, ...).
+    """
+
+    severity: Severity
+    code: str
+    message: str
+    path: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "severity": self.severity.value,
+            "code": self.code,
+            "message": self.message,
+            "path": self.path,
+        }
+
+
+class EndCaps(str, enum.Enum):
+    """How far a structure extends beyond its first and last contour planes.
+
+    ``HALF``: half the contour spacing beyond each end plane, so every plane is
+    a full slab (Nelms et al. 2015's analytical volumes, and most TPS).
+    ``NONE``: the end planes bound the structure (a box contoured on 21 planes
+    5 mm apart is 100 mm tall, not 105 mm).
+    """
+
+    HALF = "half"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class PatientInfo:
+    name: str
+    patient_id: str
+    birth_date: str
+
+
+@dataclass(frozen=True, eq=False)
+class DoseGrid:
+    """A dose distribution on an axis-aligned rectilinear grid.
+
+    Parameters
+    ----------
+    dose_gy : ndarray, shape (frame, row, column), float32 or float64
+        Dose in Gy at the grid points. Axes ordered (z, y, x).
+    x_mm, y_mm, z_mm : ndarray, shape (column,), (row,), (frame,)
+        Ascending patient coordinates of the grid points. ``z_mm`` may be
+        unevenly spaced; ``x_mm`` and ``y_mm`` are evenly spaced.
+    frame_of_reference_uid : str
+        The DICOM frame of reference the coordinates belong to.
+    """
+
+    dose_gy: FloatArray
+    x_mm: FloatArray
+    y_mm: FloatArray
+    z_mm: FloatArray
+    frame_of_reference_uid: str
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        s = self.dose_gy.shape
+        return (int(s[0]), int(s[1]), int(s[2]))
+
+    @property
+    def spacing_mm(self) -> tuple[float, float, float]:
+        """Grid spacing (dz, dy, dx) in mm; dz is the median frame spacing."""
+        dz = float(np.median(np.diff(self.z_mm))) if self.z_mm.size > 1 else 0.0
+        dy = float(self.y_mm[1] - self.y_mm[0]) if self.y_mm.size > 1 else 0.0
+        dx = float(self.x_mm[1] - self.x_mm[0]) if self.x_mm.size > 1 else 0.0
+        return (dz, dy, dx)
+
+    def with_dose(self, dose_gy: FloatArray) -> DoseGrid:
+        """The same grid carrying another dose array (for sums and EQD2)."""
+        if dose_gy.shape != self.dose_gy.shape:
+            raise ValueError(f"dose shape {dose_gy.shape} != grid shape {self.dose_gy.shape}")
+        return DoseGrid(dose_gy, self.x_mm, self.y_mm, self.z_mm, self.frame_of_reference_uid)
+
+
+@dataclass(frozen=True, eq=False)
+class TpsDvh:
+    """A DVH stored by the planning system in the RTDOSE DVHSequence.
+
+    ``dose_gy`` are bin edges converted to Gy (from percent of the
+    prescription where the reader detected that quirk, see ``dose_axis``),
+    ``cumulative_cc`` the volume receiving at least each edge.
+    """
+
+    roi_number: int
+    dose_gy: FloatArray
+    cumulative_cc: FloatArray
+    min_gy: float | None
+    max_gy: float | None
+    mean_gy: float | None
+    dose_axis: str  # "Gy" as stored, or "percent-of-prescription" when detected
+
+
+@dataclass(frozen=True, eq=False)
+class RtDose:
+    """One RTDOSE file: its grid (in Gy, as stored, not yet scaled by fractions)."""
+
+    path: Path
+    sop_instance_uid: str
+    grid: DoseGrid
+    summation_type: str  # PLAN, BEAM, FRACTION, MULTI_PLAN, ...
+    dose_type: str  # PHYSICAL, EFFECTIVE, ERROR
+    referenced_plan_uid: str | None
+    referenced_beam_numbers: tuple[int, ...]
+    referenced_fraction_group: int | None
+    patient: PatientInfo
+    tps_dvhs: tuple[TpsDvh, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class ContourPlane:
+    """All closed contours of one ROI on one axial plane.
+
+    ``polygons`` are (n, 2) arrays of (x, y) in mm. They combine by the
+    even-odd rule: a contour inside another is a hole.
+    """
+
+    z_mm: float
+    polygons: tuple[FloatArray, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Structure:
+    """One ROI of a structure set, as closed planar contours sorted by z."""
+
+    roi_number: int
+    name: str
+    roi_type: str | None
+    planes: tuple[ContourPlane, ...]
+    color_rgb: tuple[int, int, int] | None = None
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def has_volume(self) -> bool:
+        return len(self.planes) > 0
+
+
+@dataclass(frozen=True, eq=False)
+class StructureSet:
+    path: Path
+    sop_instance_uid: str
+    label: str
+    frame_of_reference_uid: str | None
+    structures: tuple[Structure, ...]
+    patient: PatientInfo
+    findings: tuple[Finding, ...] = ()
+
+    def by_name(self, name: str) -> Structure:
+        for s in self.structures:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class DoseReference:
+    """An item of the RTPLAN DoseReferenceSequence."""
+
+    number: int | None
+    description: str
+    dose_reference_type: str  # TARGET or ORGAN_AT_RISK
+    target_prescription_dose_gy: float | None
+    roi_number: int | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An RT Plan or RT Ion Plan, header facts only."""
+
+    path: Path
+    sop_instance_uid: str
+    label: str
+    name: str
+    n_fractions: int | None
+    dose_references: tuple[DoseReference, ...]
+    approval_status: str | None
+    referenced_structure_set_uid: str | None
+    frame_of_reference_uid: str | None
+    is_ion: bool
+    beam_numbers: tuple[int, ...]
+    patient: PatientInfo
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def prescription_gy(self) -> float | None:
+        """Highest TARGET prescription dose in the plan, if any is stated."""
+        doses = [
+            r.target_prescription_dose_gy
+            for r in self.dose_references
+            if r.target_prescription_dose_gy is not None
+        ]
+        return max(doses) if doses else None
+
+
+@dataclass(frozen=True, eq=False)
+class PlanDose:
+    """One plan with the total dose it delivers over all its fractions.
+
+    ``how`` says which RTDOSE files made the dose ("PLAN dose", "sum of 2 BEAM
+    doses", "FRACTION dose × 7 fractions"); ``dose_uids`` are their SOP
+    Instance UIDs.
+    """
+
+    plan: Plan | None
+    dose: DoseGrid
+    how: str
+    dose_uids: tuple[str, ...]
+    tps_dvhs: tuple[TpsDvh, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.plan.label if self.plan is not None else "(no plan)"
+
+    @property
+    def n_fractions(self) -> int | None:
+        return self.plan.n_fractions if self.plan is not None else None
+
+
+@dataclass(frozen=True, eq=False)
+class Course:
+    """Plans that share one structure set and frame of reference."""
+
+    structure_set: StructureSet
+    plans: tuple[PlanDose, ...]
+    findings: tuple[Finding, ...] = field(default=())
+
+
+@dataclass(frozen=True, eq=False)
+class Dvh:
+    """A cumulative dose-volume histogram of one structure.
+
+    ``cumulative_cc[k]`` is the volume receiving at least ``k * bin_width_gy``
+    (a piecewise-linear curve between these points; metrics interpolate).
+    ``volume_cc`` is the whole structure volume; ``volume_outside_grid_cc``
+    the part of it outside the dose grid, whose dose is unknown and which the
+    curve does not include. ``min_gy``/``mean_gy``/``max_gy`` describe the part
+    inside the grid and are ``None`` when that part is empty.
+    """
+
+    bin_width_gy: float
+    cumulative_cc: FloatArray
+    volume_cc: float
+    volume_outside_grid_cc: float
+    min_gy: float | None
+    mean_gy: float | None
+    max_gy: float | None
+
+    @property
+    def volume_in_grid_cc(self) -> float:
+        return float(self.cumulative_cc[0]) if self.cumulative_cc.size else 0.0
+
+    @property
+    def dose_edges_gy(self) -> FloatArray:
+        return np.arange(self.cumulative_cc.size, dtype=np.float64) * self.bin_width_gy
