@@ -26,7 +26,7 @@ class PlancheckGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
-        except Exception as exc:  # noqa: BLE001 - last line of defence: never a traceback by default
+        except Exception as exc:  # last line of defence: never a traceback by default
             _report(
                 ctx,
                 exc,
