@@ -151,16 +151,17 @@ def dvh_from_sampling(
     pixel_mm2 = lat.dx_mm * lat.dy_mm
 
     for plane in sampling.planes:
-        n_all = int(np.count_nonzero(plane.mask))
-        if n_all == 0:
+        if plane.rows.size == 0:
             continue
         thickness = plane.upper_mm - plane.lower_mm
         n_layers = max(1, math.ceil(thickness / lat.layer_mm - 1e-9))
         layer_mm = thickness / n_layers
-        rows, cols = np.nonzero(plane.mask & covered_2d)
-        n_in = rows.size
         layer_cc = pixel_mm2 * layer_mm / 1000.0
-        outside_cc += (n_all - n_in) * layer_cc * n_layers
+        inside = covered_2d[plane.rows, plane.cols]
+        rows, cols = plane.rows[inside], plane.cols[inside]
+        weight_cc = plane.fraction[inside].astype(np.float64) * layer_cc
+        outside_cc += float(plane.fraction[~inside].sum()) * layer_cc * n_layers
+        n_in = rows.size
         if n_in == 0:
             continue
         a0 = iy0[rows] * nx + ix0[cols]
@@ -172,7 +173,7 @@ def dvh_from_sampling(
         for layer in range(n_layers):
             z = plane.lower_mm + (layer + 0.5) * layer_mm
             if z < z_lo - 1e-6 or z > z_hi + 1e-6:
-                outside_cc += n_in * layer_cc
+                outside_cc += float(weight_cc.sum())
                 continue
             if nz > 1:
                 k = int(np.clip(np.searchsorted(zc, z, side="right") - 1, 0, nz - 2))
@@ -203,7 +204,7 @@ def dvh_from_sampling(
             gu = g10 + wx * (g11 - g10)
             gz = gl + wy * (gu - gl)
             spread = np.sqrt((gx * lat.dx_mm) ** 2 + (gy * lat.dy_mm) ** 2 + (gz * layer_mm) ** 2)
-            acc.add(d, spread, np.full(n_in, layer_cc))
+            acc.add(d, spread, weight_cc)
 
     in_cc = acc.volume_cc
     if in_cc <= 0.0:

@@ -5,7 +5,8 @@ a dose grid point, is split into ``factor × factor`` pixels), so every pixel is
 either wholly inside or wholly outside the dose grid. Each contour plane's
 slab (see :mod:`plancheck.dvh.slabs`) is cut into layers no thicker than
 :attr:`SamplingPlan.layer_mm`. A sample is a pixel of the plane's mask in one
-layer: a box ``pixel_x × pixel_y × layer`` whose volume counts fully.
+layer: a box ``pixel_x × pixel_y × layer`` of which the fraction inside
+the contours counts (:func:`plancheck.dvh.rasterise.coverage_even_odd`).
 
 The pixel size follows the structure: about ``PIXELS_ACROSS`` pixels across
 its typical in-plane width, never coarser than the dose grid, never finer than
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from plancheck.dvh.rasterise import rasterise_even_odd
+from plancheck.dvh.rasterise import coverage_even_odd
 from plancheck.dvh.slabs import Slabs
 from plancheck.model import DoseGrid, Structure
 
@@ -60,12 +61,18 @@ class Lattice:
 
 @dataclass(frozen=True, eq=False)
 class PlaneSamples:
-    """The mask of one contour plane on the lattice and its slab."""
+    """The pixels of one contour plane on the lattice, and its slab.
+
+    ``rows``/``cols`` index the lattice pixels that the contours touch,
+    ``fraction`` is the part of each inside them (0 < fraction <= 1).
+    """
 
     z_mm: float
     lower_mm: float
     upper_mm: float
-    mask: npt.NDArray[np.bool_]
+    rows: npt.NDArray[np.intp]
+    cols: npt.NDArray[np.intp]
+    fraction: npt.NDArray[np.float32]
 
 
 def _grid_step(coords: npt.NDArray[np.floating]) -> float:
@@ -135,7 +142,7 @@ def plane_masks(structure: Structure, slabs: Slabs, lattice: Lattice) -> list[Pl
     """Rasterise every contour plane of ``structure`` on ``lattice``."""
     out = []
     for k, plane in enumerate(structure.planes):
-        mask = rasterise_even_odd(
+        frac = coverage_even_odd(
             plane.polygons,
             lattice.x0_mm,
             lattice.y0_mm,
@@ -143,12 +150,15 @@ def plane_masks(structure: Structure, slabs: Slabs, lattice: Lattice) -> list[Pl
             lattice.dy_mm,
             (lattice.n_rows, lattice.n_cols),
         )
+        rows, cols = np.nonzero(frac > 0.0)
         out.append(
             PlaneSamples(
                 z_mm=float(slabs.z_mm[k]),
                 lower_mm=float(slabs.lower_mm[k]),
                 upper_mm=float(slabs.upper_mm[k]),
-                mask=mask,
+                rows=rows,
+                cols=cols,
+                fraction=frac[rows, cols],
             )
         )
     return out

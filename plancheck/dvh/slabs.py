@@ -6,9 +6,11 @@ plane ``k`` is extruded over the slab ``[lower_k, upper_k]``.
 * Between two planes the boundary lies halfway between them, so uneven
   spacing needs no special case.
 * A *gap* is a distance between neighbouring planes of more than
-  ``GAP_FACTOR`` times the structure's median plane spacing (a structure in
-  two parts along z, or planes left out). Across a gap each side ends as if
-  it were an end plane.
+  ``GAP_FACTOR`` (2.5) times the structure's median plane spacing: a
+  structure in two parts along z, or several planes left out. Across a gap
+  each side ends as if it were an end plane. A single missing plane (twice
+  the spacing) or a change of CT slice thickness (2.5 -> 5 mm) is uneven
+  spacing, not a gap, and is bridged.
 * End planes (the first, the last, and those beside a gap) extend half the
   median spacing outwards with :attr:`EndCaps.HALF`, and not at all with
   :attr:`EndCaps.NONE`. A plane that is an end on both sides (a single
@@ -27,7 +29,7 @@ from plancheck.model import EndCaps
 
 __all__ = ["GAP_FACTOR", "Slabs", "compute_slabs"]
 
-GAP_FACTOR = 1.5
+GAP_FACTOR = 2.5
 
 
 @dataclass(frozen=True, eq=False)
