@@ -48,8 +48,7 @@ def _report(ctx: click.Context, exc: BaseException, code: int, text: str | None 
     ctx.exit(code)
 
 
-def usage_error(message: str) -> click.UsageError:
-    """A usage error (exit 2) with plancheck's wording."""
-    err = click.UsageError(message)
-    err.exit_code = EXIT_USAGE
-    return err
+class PlancheckUsageError(click.UsageError):
+    """A usage error (exit 2) raised by a command after click parsed its options."""
+
+    exit_code = EXIT_USAGE

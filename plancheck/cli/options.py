@@ -1,0 +1,51 @@
+"""Reusable click options shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def end_caps_option(f: F) -> F:
+    return click.option(
+        "--end-caps",
+        type=click.Choice(["half", "none"]),
+        default="half",
+        show_default=True,
+        help="Structure extent beyond its first and last contour planes: half a contour "
+        "spacing (most planning systems, Nelms' analytical volumes) or none (end planes bound it).",
+    )(f)
+
+
+def format_option(*choices: str, default: str = "table") -> Callable[[F], F]:
+    def deco(f: F) -> F:
+        return click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(list(choices)),
+            default=default,
+            show_default=True,
+            help="Output format.",
+        )(f)
+
+    return deco
+
+
+def output_option(f: F) -> F:
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, writable=True),
+        default=None,
+        help="Write to this file (atomically) instead of standard output.",
+    )(f)
+
+
+def plan_dir_argument(f: F) -> F:
+    return click.argument(
+        "plan_dir", type=click.Path(exists=True, file_okay=False, dir_okay=True, readable=True)
+    )(f)

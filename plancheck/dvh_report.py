@@ -1,0 +1,240 @@
+"""DVHs and metric values of every structure of a course: the data behind ``plancheck dvh``.
+
+:func:`compute_dvh_report` takes a loaded :class:`~plancheck.model.Course`
+and returns a :class:`DvhReport`: per structure its volume, the volume
+outside the dose grid, the requested metrics (a value, or ``None`` with the
+reason it is undefined), and the curves. Which dose is used:
+
+* one plan: its total dose;
+* a course: the voxel-wise sum of its plans (physical, or EQD2/BED for
+  biological units, each plan with its own fraction count), or one plan
+  alone with ``plan_label``.
+
+Relative metrics (``V95%``, ``[%]`` doses) refer to ``prescription_gy``;
+without one, the sum of the plans' prescriptions when every plan states one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from plancheck.dose.course_sum import sum_course
+from plancheck.dvh.engine import DvhSettings, dvh_from_sampling, sample_structure
+from plancheck.dvh.metric import PHYSICAL, DoseQuantity, Metric, parse_metric
+from plancheck.dvh.values import metric_value
+from plancheck.errors import CourseError, MetricUndefinedError
+from plancheck.model import Course, DoseGrid, Dvh, Finding, PlanDose, Severity, Structure
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "DvhReport",
+    "MetricResult",
+    "StructureResult",
+    "compute_dvh_report",
+    "nominal_spacing_mm",
+    "select_plans",
+]
+
+DEFAULT_METRICS: tuple[str, ...] = (
+    "Volume[cc]",
+    "Min[Gy]",
+    "Mean[Gy]",
+    "Max[Gy]",
+    "D0.03cc[Gy]",
+    "D2%[Gy]",
+    "D50%[Gy]",
+    "D95%[Gy]",
+    "D98%[Gy]",
+)
+
+# a structure counts as partly outside the grid above this share of its volume
+_OUTSIDE_SHARE = 1e-3
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One metric of one structure: a value, or None and the reason."""
+
+    metric: str
+    value: float | None
+    unit: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class StructureResult:
+    roi_number: int
+    name: str
+    roi_type: str | None
+    volume_cc: float
+    volume_outside_grid_cc: float
+    metrics: tuple[MetricResult, ...]
+    dvhs: dict[DoseQuantity, Dvh] = field(default_factory=dict)
+
+    def metric(self, text: str) -> MetricResult:
+        for m in self.metrics:
+            if m.metric == text:
+                return m
+        raise KeyError(text)
+
+
+@dataclass(frozen=True, eq=False)
+class DvhReport:
+    course: Course
+    plans: tuple[PlanDose, ...]
+    prescription_gy: float | None
+    settings: DvhSettings
+    structures: tuple[StructureResult, ...]
+    findings: tuple[Finding, ...]
+
+
+def nominal_spacing_mm(course: Course) -> float | None:
+    """Median distance between contour planes over the whole structure set."""
+    diffs = [
+        np.diff([p.z_mm for p in s.planes])
+        for s in course.structure_set.structures
+        if len(s.planes) > 1
+    ]
+    joined = np.concatenate(diffs) if diffs else np.zeros(0)
+    joined = joined[joined > 0]
+    return float(np.median(joined)) if joined.size else None
+
+
+def select_plans(course: Course, plan_label: str | None) -> tuple[PlanDose, ...]:
+    """The plans whose dose is evaluated: all, or the one labelled ``plan_label``."""
+    if plan_label is None:
+        return course.plans
+    chosen = tuple(p for p in course.plans if p.label == plan_label)
+    if not chosen:
+        labels = ", ".join(repr(p.label) for p in course.plans)
+        raise CourseError(
+            f"no plan labelled {plan_label!r} in this course",
+            hint=f"Plans found: {labels}.",
+        )
+    return chosen
+
+
+def _course_prescription(plans: Sequence[PlanDose]) -> float | None:
+    doses = [p.plan.prescription_gy if p.plan is not None else None for p in plans]
+    if not doses or any(d is None for d in doses):
+        return None
+    return float(sum(d for d in doses if d is not None))
+
+
+def compute_dvh_report(
+    course: Course,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    *,
+    structure_names: Sequence[str] | None = None,
+    plan_label: str | None = None,
+    prescription_gy: float | None = None,
+    settings: DvhSettings | None = None,
+) -> DvhReport:
+    """Compute DVHs and metrics for the structures of ``course``.
+
+    Raises
+    ------
+    MetricSyntaxError
+        When a metric string is not valid TG-263 (before any computation).
+    CourseError
+        When a named structure or plan does not exist.
+    """
+    settings = settings or DvhSettings()
+    parsed: list[Metric] = [parse_metric(m) for m in metrics]
+    plans = select_plans(course, plan_label)
+    if prescription_gy is None:
+        prescription_gy = _course_prescription(plans)
+    structures = _select_structures(course, structure_names)
+    findings: list[Finding] = []
+    grids: dict[DoseQuantity, DoseGrid] = {}
+    grid_errors: dict[DoseQuantity, str] = {}
+    quantities = [PHYSICAL] + [m.dose_quantity for m in parsed if m.dose_quantity != PHYSICAL]
+    for q in dict.fromkeys(quantities):
+        try:
+            grid, grid_findings = sum_course(plans, q)
+        except CourseError as exc:
+            grid_errors[q] = exc.message
+            continue
+        grids[q] = grid
+        findings.extend(grid_findings)
+    spacing = nominal_spacing_mm(course)
+    results = []
+    geometry = grids[PHYSICAL]
+    for structure in structures:
+        sampling = sample_structure(structure, geometry, settings, spacing)
+        dvhs = {q: dvh_from_sampling(sampling, g, settings) for q, g in grids.items()}
+        physical = dvhs[PHYSICAL]
+        values = []
+        for m in parsed:
+            q = m.dose_quantity
+            if q not in dvhs:
+                values.append(MetricResult(m.text, None, m.unit_label, grid_errors[q]))
+                continue
+            try:
+                v = metric_value(m, dvhs[q], prescription_gy)
+                values.append(MetricResult(m.text, v, m.unit_label))
+            except MetricUndefinedError as exc:
+                values.append(MetricResult(m.text, None, m.unit_label, exc.reason))
+        outside = physical.volume_outside_grid_cc
+        if physical.volume_cc > 0 and outside > _OUTSIDE_SHARE * physical.volume_cc:
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "structure-outside-dose-grid",
+                    f"{outside:.2f} cc ({100 * outside / physical.volume_cc:.1f} %) of ROI "
+                    f"{structure.name!r} lies outside the dose grid; its dose metrics describe "
+                    "the part inside the grid only",
+                )
+            )
+        if not structure.has_volume:
+            findings.append(
+                Finding(
+                    Severity.INFO,
+                    "structure-without-volume",
+                    f"ROI {structure.name!r} (#{structure.roi_number}) has no closed planar "
+                    "contours: it has no volume",
+                )
+            )
+        findings.extend(structure.findings)
+        results.append(
+            StructureResult(
+                roi_number=structure.roi_number,
+                name=structure.name,
+                roi_type=structure.roi_type,
+                volume_cc=physical.volume_cc,
+                volume_outside_grid_cc=outside,
+                metrics=tuple(values),
+                dvhs=dvhs,
+            )
+        )
+    return DvhReport(
+        course=course,
+        plans=plans,
+        prescription_gy=prescription_gy,
+        settings=settings,
+        structures=tuple(results),
+        findings=tuple(course.findings) + tuple(findings),
+    )
+
+
+def _select_structures(course: Course, names: Sequence[str] | None) -> list[Structure]:
+    all_structures = list(course.structure_set.structures)
+    if not names:
+        return all_structures
+    by_name = {s.name: s for s in all_structures}
+    folded = {s.name.casefold(): s for s in all_structures}
+    chosen = []
+    for name in names:
+        s = by_name.get(name) or folded.get(name.casefold())
+        if s is None:
+            available = ", ".join(repr(x.name) for x in all_structures)
+            raise CourseError(
+                f"no ROI named {name!r} in structure set {course.structure_set.label!r}",
+                path=course.structure_set.path,
+                hint=f"ROIs: {available}.",
+            )
+        chosen.append(s)
+    return chosen

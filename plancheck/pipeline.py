@@ -1,0 +1,55 @@
+"""The friendly entry points: from a folder to a loaded course.
+
+``load_single_course`` indexes a folder (headers only), links and reads its
+files once, and returns the one course it holds. Folders with several
+courses are an error that lists them (batch mode handles those).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from plancheck.errors import CourseError
+from plancheck.model import Course, EndCaps, Finding
+
+__all__ = ["load_courses_from", "load_single_course"]
+
+
+def load_courses_from(plan_dir: Path) -> tuple[tuple[Course, ...], tuple[Finding, ...]]:
+    """All courses in ``plan_dir`` and the folder-level findings."""
+    from plancheck.dicom.course import load_courses
+    from plancheck.dicom.discover import index_folder
+
+    index = index_folder(Path(plan_dir))
+    loaded = load_courses(index)
+    return loaded.courses, loaded.findings
+
+
+def load_single_course(plan_dir: Path, end_caps: EndCaps = EndCaps.HALF) -> Course:
+    """The one course in ``plan_dir``, with the folder's findings attached.
+
+    Raises
+    ------
+    CourseError
+        When the folder holds no course or more than one.
+    """
+    courses, findings = load_courses_from(plan_dir)
+    if not courses:
+        problems = "; ".join(f.message for f in findings[:5])
+        raise CourseError(
+            "no plan with a dose and a structure set was found",
+            path=plan_dir,
+            hint=f"Findings: {problems}" if problems else "The folder holds no RT files.",
+        )
+    if len(courses) > 1:
+        names = ", ".join(
+            f"{c.structure_set.label!r} ({', '.join(p.label for p in c.plans)})" for c in courses
+        )
+        raise CourseError(
+            f"the folder holds {len(courses)} courses: {names}",
+            path=plan_dir,
+            hint="Point plancheck at one course's folder, or use 'plancheck batch'.",
+        )
+    course = courses[0]
+    extra = tuple(f for f in findings if f not in course.findings)
+    return Course(course.structure_set, course.plans, tuple(course.findings) + extra)

@@ -1,0 +1,124 @@
+"""``plancheck dvh`` results as JSON, CSV and a terminal table. Formats only; computes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from plancheck.dvh.metric import PHYSICAL
+from plancheck.dvh_report import DvhReport, StructureResult
+from plancheck.model import Dvh
+from plancheck.report.provenance import course_summary, plan_summary, provenance
+
+__all__ = ["DVH_SCHEMA_VERSION", "curve_points", "render_csv", "render_json", "render_table", "to_document"]
+
+DVH_SCHEMA_VERSION = "1.0"
+CURVE_STEP_GY = 0.01
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def curve_points(dvh: Dvh, step_gy: float = CURVE_STEP_GY) -> tuple[list[float], list[float]]:
+    """The cumulative curve at ``step_gy`` spacing: (dose_gy, volume_cc)."""
+    if dvh.volume_in_grid_cc <= 0:
+        return [], []
+    stride = max(1, round(step_gy / dvh.bin_width_gy))
+    cum = dvh.cumulative_cc[::stride]
+    dose = np.arange(cum.size) * dvh.bin_width_gy * stride
+    return [round(float(d), 4) for d in dose], [round(float(v), 5) for v in cum]
+
+
+def _structure_doc(s: StructureResult, curves: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": s.name,
+        "roi_number": s.roi_number,
+        "roi_type": s.roi_type,
+        "volume_cc": _round(s.volume_cc),
+        "volume_outside_grid_cc": _round(s.volume_outside_grid_cc),
+        "metrics": {m.metric: _round(m.value) for m in s.metrics},
+        "units": {m.metric: m.unit for m in s.metrics},
+        "undefined": {m.metric: m.reason for m in s.metrics if m.value is None},
+    }
+    if curves:
+        doc["curves"] = {}
+        for q, dvh in s.dvhs.items():
+            dose, vol = curve_points(dvh)
+            key = "physical" if q == PHYSICAL else f"{q.kind.value}(a/b={q.alpha_beta_gy:g})"
+            doc["curves"][key] = {"dose_gy": dose, "volume_cc": vol}
+    return doc
+
+
+def to_document(report: DvhReport, *, curves: bool = False, source: str | None = None) -> dict[str, Any]:
+    """The JSON document (see ``plancheck/schemas/dvh.schema.json``)."""
+    return {
+        "schema_version": DVH_SCHEMA_VERSION,
+        "kind": "plancheck-dvh",
+        "provenance": provenance(),
+        "input": {"folder": source, **course_summary(report.course)},
+        "evaluated_plans": [plan_summary(p) for p in report.plans],
+        "prescription_gy": report.prescription_gy,
+        "settings": {
+            "end_caps": report.settings.end_caps.value,
+            "bin_width_gy": report.settings.bin_width_gy,
+            "dose_interpolation": "trilinear",
+            "partial_volume": "fractional pixel coverage on a lattice finer than the dose grid",
+        },
+        "structures": [_structure_doc(s, curves) for s in report.structures],
+        "findings": [f.to_dict() for f in report.findings],
+    }
+
+
+def render_json(report: DvhReport, *, curves: bool = False, source: str | None = None) -> str:
+    return json.dumps(to_document(report, curves=curves, source=source), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_csv(report: DvhReport, *, curves: bool = False) -> str:
+    """One row per structure; with ``curves``, long format: one row per curve point."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if curves:
+        w.writerow(["structure", "roi_number", "dose_quantity", "dose_gy", "volume_cc"])
+        for s in report.structures:
+            for q, dvh in s.dvhs.items():
+                key = "physical" if q == PHYSICAL else f"{q.kind.value}(a/b={q.alpha_beta_gy:g})"
+                for d, v in zip(*curve_points(dvh), strict=True):
+                    w.writerow([s.name, s.roi_number, key, d, v])
+        return buf.getvalue()
+    metric_names = [m.metric for m in report.structures[0].metrics] if report.structures else []
+    w.writerow(["structure", "roi_number", "volume_outside_grid_cc", *metric_names])
+    for s in report.structures:
+        values = ["" if m.value is None else f"{m.value:.4f}" for m in s.metrics]
+        w.writerow([s.name, s.roi_number, f"{s.volume_outside_grid_cc:.4f}", *values])
+    return buf.getvalue()
+
+
+def render_table(report: DvhReport) -> Any:
+    """A rich renderable: one row per structure, undefined values shown as '—'."""
+    from rich.table import Table
+    from rich.text import Text
+
+    metric_names = [m.metric for m in report.structures[0].metrics] if report.structures else []
+    plans = ", ".join(
+        f"{p.label} ({p.n_fractions} fx)" if p.n_fractions else p.label for p in report.plans
+    )
+    # Text, not str: names from DICOM files and metric brackets are never read as markup
+    table = Table(title=Text(f"DVH metrics — {plans}"), header_style="bold")
+    table.add_column("Structure")
+    table.add_column("ROI", justify="right")
+    for name in metric_names:
+        table.add_column(Text(name), justify="right")
+    table.add_column("outside grid [cc]", justify="right")
+    for s in report.structures:
+        cells = ["—" if m.value is None else f"{m.value:.2f}" for m in s.metrics]
+        outside = f"{s.volume_outside_grid_cc:.2f}" if s.volume_outside_grid_cc > 0 else "0"
+        table.add_row(Text(s.name), str(s.roi_number), *cells, outside)
+    return table
