@@ -16,7 +16,7 @@ W = 0.001
 
 
 def uniform_dvh(lo=10.0, hi=20.0, volume=10.0, outside=0.0) -> Dvh:
-    edges = np.arange(0, int(round(hi / W)) + 2) * W
+    edges = np.arange(0, round(hi / W) + 2) * W
     cum = np.clip(volume * (hi - edges) / (hi - lo), 0.0, volume)
     return Dvh(W, cum, volume + outside, outside, lo, (lo + hi) / 2, hi)
 
