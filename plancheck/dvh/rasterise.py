@@ -159,20 +159,28 @@ def coverage_even_odd(
     order = np.lexsort((u, rows))
     rows, u = rows[order], u[order]
     # every scanline crosses closed contours an even number of times: pair them up
-    start, end = np.clip(u[0::2], 0, n_cols), np.clip(u[1::2], 0, n_cols)
-    row = rows[0::2]
-    # inside length left of pixel edge e: sum over spans of ramp(e - start) - ramp(e - end)
-    width = n_cols + 2
-    slope = np.zeros(n_rows * k * width)
-    offset = np.zeros(n_rows * k * width)
-    for bound, sign in ((start, 1.0), (end, -1.0)):
-        idx = row * width + np.ceil(bound).astype(np.int64)
-        slope += sign * np.bincount(idx, minlength=slope.size)
-        offset += sign * np.bincount(idx, weights=bound, minlength=slope.size)
-    slope2 = np.cumsum(slope.reshape(-1, width), axis=1)[:, : n_cols + 1]
-    offset2 = np.cumsum(offset.reshape(-1, width), axis=1)[:, : n_cols + 1]
-    inside_left = np.arange(n_cols + 1) * slope2 - offset2
-    per_line = np.diff(inside_left, axis=1)
-    frac = per_line.reshape(n_rows, k, n_cols).mean(axis=1)
+    a = np.clip(u[0::2], 0.0, float(n_cols))
+    b = np.clip(u[1::2], 0.0, float(n_cols))
+    pix_row = rows[0::2] // k  # the k scanlines of a pixel row add into it
+    ia = np.ceil(a).astype(np.int64)
+    ib = np.floor(b).astype(np.int64)
+    # whole pixels ia .. ib-1 of each span: +1/-1 difference array, summed along the row
+    full = ia < ib
+    width = n_cols + 1
+    diff = np.bincount(
+        np.concatenate([pix_row[full] * width + ia[full], pix_row[full] * width + ib[full]]),
+        weights=np.concatenate([np.ones(int(full.sum())), -np.ones(int(full.sum()))]),
+        minlength=n_rows * width,
+    )
+    counts = np.cumsum(diff.reshape(n_rows, width), axis=1)[:, :n_cols]
+    # partial pixels at the span ends (or one pixel holding the whole span)
+    same = ia > ib
+    left = ~same & (ia > a)
+    right = ~same & (b > ib) & (ib < n_cols)
+    pix = np.concatenate([ia[left] - 1, ib[right], ib[same]])
+    part = np.concatenate([ia[left] - a[left], b[right] - ib[right], b[same] - a[same]])
+    prow = np.concatenate([pix_row[left], pix_row[right], pix_row[same]])
+    partial = np.bincount(prow * n_cols + pix, weights=part, minlength=n_rows * n_cols)
+    frac = (counts + partial.reshape(n_rows, n_cols)) / k
     np.clip(frac, 0.0, 1.0, out=frac)
     return frac.astype(np.float32)
