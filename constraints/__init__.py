@@ -1,0 +1,1 @@
+"""The protocols shipped with plancheck (YAML); see plancheck.protocol.registry."""

@@ -1,0 +1,1 @@
+"""Batch QA: every plan under a folder, in parallel, with a summary."""
