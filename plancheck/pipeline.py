@@ -8,6 +8,7 @@ courses are an error that lists them (batch mode handles those).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from plancheck.errors import CourseError
 from plancheck.model import Course, EndCaps, Finding
@@ -53,3 +54,37 @@ def load_single_course(plan_dir: Path, end_caps: EndCaps = EndCaps.HALF) -> Cour
     course = courses[0]
     extra = tuple(f for f in findings if f not in course.findings)
     return Course(course.structure_set, course.plans, tuple(course.findings) + extra)
+
+
+def evaluate_plan(
+    plan_dir: Path,
+    protocol: str | None = None,
+    *,
+    aliases: Path | None = None,
+    plan_label: str | None = None,
+    end_caps: str | EndCaps = EndCaps.HALF,
+    curves: bool = True,
+) -> dict[str, Any]:
+    """Evaluate the course in ``plan_dir`` against ``protocol`` (a name, a file, or None to choose).
+
+    Returns the evaluation document (see :mod:`plancheck.report.evaluation_doc`).
+    Importable at top level so batch workers (processes, Dask) can call it.
+    """
+    from plancheck.dvh.engine import DvhSettings
+    from plancheck.evaluation import evaluate_course
+    from plancheck.protocol.load import load_aliases
+    from plancheck.protocol.registry import find_protocol
+    from plancheck.report.evaluation_doc import evaluation_document
+
+    caps = EndCaps(end_caps)
+    loaded_protocol = find_protocol(protocol) if protocol is not None else None
+    loaded_aliases = load_aliases(aliases) if aliases is not None else None
+    course = load_single_course(Path(plan_dir), caps)
+    evaluation = evaluate_course(
+        course,
+        loaded_protocol,
+        aliases=loaded_aliases,
+        plan_label=plan_label,
+        settings=DvhSettings(end_caps=caps),
+    )
+    return evaluation_document(evaluation, source=str(plan_dir), curves=curves)

@@ -23,11 +23,13 @@ __all__ = ["sum_course"]
 
 
 def sum_course(
-    plans: Sequence[PlanDose], quantity: DoseQuantity = PHYSICAL
+    plans: Sequence[PlanDose], quantity: DoseQuantity = PHYSICAL, onto: DoseGrid | None = None
 ) -> tuple[DoseGrid, tuple[Finding, ...]]:
     """Voxel-wise sum of the plans' doses in ``quantity`` (physical, EQD2 or BED).
 
-    Each plan is converted with its own fraction count before summing.
+    Each plan is converted with its own fraction count before summing. The
+    sum lies on ``onto``'s grid when given (the course grid, when only some
+    of the course's plans are summed), else on the first plan's grid.
 
     Raises
     ------
@@ -36,9 +38,9 @@ def sum_course(
     """
     if not plans:
         raise CourseError("no plan to sum")
-    common = plans[0].dose
-    if len(plans) == 1 and quantity.kind.value == "physical":
-        return common, ()
+    common = plans[0].dose if onto is None else onto
+    if len(plans) == 1 and quantity.kind.value == "physical" and same_geometry(plans[0].dose, common):
+        return plans[0].dose, ()
     findings: list[Finding] = []
     total = np.zeros(common.shape, dtype=np.float64)
     for plan in plans:
@@ -52,7 +54,7 @@ def sum_course(
                         Severity.WARNING,
                         "plan-grid-does-not-cover-course-grid",
                         f"the dose grid of plan {plan.label!r} does not reach {share:.1f} % of the "
-                        f"course grid (plan {plans[0].label!r}); it adds no dose there",
+                        "course grid; it adds no dose there",
                     )
                 )
         if quantity.kind.value != "physical":
@@ -70,8 +72,7 @@ def sum_course(
             Finding(
                 Severity.INFO,
                 "course-sum",
-                f"{len(plans)} plans summed voxel by voxel as {quantity} on the grid of plan "
-                f"{plans[0].label!r}",
+                f"{len(plans)} plans summed voxel by voxel as {quantity} on the course grid",
             )
         )
     return common.with_dose(total.astype(np.float32)), tuple(findings)

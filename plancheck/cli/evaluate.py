@@ -1,0 +1,89 @@
+"""``plancheck evaluate``: does a plan or course meet its protocol?"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import click
+
+from plancheck.cli.options import end_caps_option, output_option, plan_dir_argument
+from plancheck.cli.output import emit, write_text_atomic
+
+
+@click.command("evaluate")
+@plan_dir_argument
+@click.option("--protocol", "protocol_name", default=None, help="Shipped protocol name or a YAML file (default: the one that fits).")
+@click.option("--aliases", type=click.Path(exists=True, dir_okay=False), default=None, help="Site aliases file (YAML).")
+@click.option("--plan", "plan_label", default=None, help="Evaluate only the plan with this label.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "csv", "html", "pdf"]),
+    default="table",
+    show_default=True,
+)
+@output_option
+@click.option("--anonymize", is_flag=True, help="Replace patient name, ID, birth date and UIDs with stable pseudonyms.")
+@end_caps_option
+@click.pass_context
+def evaluate(
+    ctx: click.Context,
+    plan_dir: str,
+    protocol_name: str | None,
+    aliases: str | None,
+    plan_label: str | None,
+    output_format: str,
+    output: str | None,
+    anonymize: bool,
+    end_caps: str,
+) -> None:
+    """Check the plan (or course) in PLAN_DIR against a protocol.
+
+    Exit status: 0 all pass (warnings alone too), 1 a constraint fails,
+    2 usage or protocol error, 3 input error or constraints not evaluated.
+    """
+    from plancheck.pipeline import evaluate_plan
+
+    if output_format == "pdf" and output is None:
+        raise click.UsageError("--format pdf needs --output FILE")
+    doc = evaluate_plan(
+        Path(plan_dir),
+        protocol_name,
+        aliases=Path(aliases) if aliases else None,
+        plan_label=plan_label,
+        end_caps=end_caps,
+        curves=output_format in ("json", "html", "pdf"),
+    )
+    if anonymize:
+        from plancheck.report.anonymize import anonymize_document, load_or_create_key
+
+        doc = anonymize_document(doc, load_or_create_key())
+    if output_format == "json":
+        emit(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
+    elif output_format == "csv":
+        from plancheck.report.evaluation_text import render_evaluation_csv
+
+        emit(render_evaluation_csv(doc), output)
+    elif output_format == "html":
+        from plancheck.report.html import render_html
+
+        emit(render_html(doc), output)
+    elif output_format == "pdf":
+        from plancheck.report.html import render_html
+        from plancheck.report.pdf import render_pdf
+
+        assert output is not None
+        write_text_atomic(Path(output), render_pdf(render_html(doc)))
+    else:
+        from rich.console import Console
+
+        from plancheck.report.evaluation_text import render_evaluation_table
+
+        console = Console() if output is None else Console(record=True, width=160, file=io.StringIO())
+        for item in render_evaluation_table(doc):
+            console.print(item)
+        if output is not None:
+            emit(console.export_text(), output)
+    ctx.exit(int(doc["summary"]["exit_code"]))

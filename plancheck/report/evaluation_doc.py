@@ -1,0 +1,148 @@
+"""The evaluation document: everything ``plancheck evaluate`` found, as plain JSON data.
+
+Every other format (table, CSV, HTML, PDF, the batch summary) is rendered
+from this document, so they all say the same thing. Its schema is
+``plancheck/schemas/evaluation.schema.json``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from plancheck.dvh.metric import PHYSICAL, DoseQuantity, parse_metric
+from plancheck.errors import MetricSyntaxError
+from plancheck.evaluation import CourseEvaluation, input_files
+from plancheck.report.dvh_output import curve_points
+from plancheck.report.provenance import course_summary, plan_summary, provenance
+
+__all__ = ["EVALUATION_SCHEMA_VERSION", "evaluation_document", "quantity_key"]
+
+EVALUATION_SCHEMA_VERSION = "1.0"
+
+
+def quantity_key(q: DoseQuantity) -> str:
+    return "physical" if q == PHYSICAL else f"{q.kind.value}(a/b={q.alpha_beta_gy:g})"
+
+
+def _dose_quantity(metric: str) -> str:
+    try:
+        return quantity_key(parse_metric(metric).dose_quantity)
+    except MetricSyntaxError:
+        return "physical"  # plan-quality indices are not DVH metrics
+
+
+def _outcome(ev: CourseEvaluation) -> str:
+    graded = [o for o in ev.result.outcomes if o.counts_for_exit]
+    statuses = {o.status.value for o in graded}
+    for s in ("fail", "not-evaluated", "warn"):
+        if s in statuses:
+            return s
+    return "pass"
+
+
+def evaluation_document(
+    ev: CourseEvaluation, *, source: str | None = None, curves: bool = True
+) -> dict[str, Any]:
+    """The JSON-ready document of one evaluation."""
+    summary = course_summary(ev.course)
+    counts = Counter(o.status.value for o in ev.result.outcomes)
+    levels = []
+    for level in ev.protocol.protocol.dose_levels:
+        levels.append(
+            {
+                "id": level.id,
+                "structure": level.target,
+                "dose_gy": level.dose_gy,
+                "fractions": level.fractions,
+                "plans": [ev.pairing.get(n) for n in level.plans],
+            }
+        )
+    constraints = []
+    for k, o in enumerate(ev.result.outcomes):
+        d = o.to_dict()
+        constraints.append(
+            {
+                "id": f"{k + 1}",
+                "kind": d["kind"],
+                "structure": d["structure"],
+                "matched_roi": d["roi"],
+                "match": d["matched_by"],
+                "metric": d["metric"],
+                "value": d["value"],
+                "unit": d["unit"],
+                "goal": d["goal"],
+                "variation": d["variation"],
+                "status": d["status"],
+                "reason": d["reason"],
+                "priority": d["priority"],
+                "source": d["source"],
+                "dose_level": d["dose_level"],
+                "prescription_gy": d["prescription_gy"],
+                "dose_quantity": _dose_quantity(d["metric"]),
+                "required": d["required"],
+                "protocol_line": d["protocol_line"],
+            }
+        )
+    structures: dict[str, dict[str, Any]] = {}
+    for used in ev.dvhs:
+        entry = structures.setdefault(
+            used.roi,
+            {
+                "name": used.roi,
+                "roi_number": used.roi_number,
+                "protocol_structure": used.structure,
+                "volume_cc": used.dvh.volume_cc,
+                "volume_outside_grid_cc": used.dvh.volume_outside_grid_cc,
+                "curves": {},
+            },
+        )
+        if curves:
+            key = quantity_key(used.quantity)
+            if len(used.plans) != len(ev.plans):
+                key += " [" + " + ".join(used.plans) + "]"
+            dose, vol = curve_points(used.dvh)
+            entry["curves"][key] = {"dose_gy": dose, "volume_cc": vol, "plans": list(used.plans)}
+    code = ev.return_code
+    return {
+        "schema_version": EVALUATION_SCHEMA_VERSION,
+        "kind": "plancheck-evaluation",
+        "provenance": {
+            **provenance(),
+            "source_folder": source,
+            "protocol_file": ev.protocol.source,
+            "protocol_sha256": ev.protocol.sha256,
+            "input_files": input_files(ev.course),
+            "settings": {
+                "end_caps": ev.settings.end_caps.value,
+                "bin_width_gy": ev.settings.bin_width_gy,
+                "plan": ev.plan_label,
+            },
+        },
+        "patient": summary["patient"],
+        "protocol": {
+            "name": ev.protocol.name,
+            "title": ev.protocol.protocol.title,
+            "description": ev.protocol.protocol.description,
+            "selected": ev.selection,
+        },
+        "course": {
+            "structure_set": summary["structure_set"],
+            "plans": [plan_summary(p) for p in ev.plans],
+            "dose_levels": levels,
+        },
+        "constraints": constraints,
+        "summary": {
+            "pass": counts.get("pass", 0),
+            "warn": counts.get("warn", 0),
+            "fail": counts.get("fail", 0),
+            "not_evaluated": counts.get("not-evaluated", 0),
+            "reported": counts.get("reported", 0),
+            "missing_structures": list(ev.result.missing_structures),
+            "outcome": _outcome(ev),
+            "exit_code": code,
+        },
+        "structures": list(structures.values()),
+        "findings": [f.to_dict() for f in ev.findings],
+    }
+

@@ -1,0 +1,107 @@
+"""evaluate_course on an in-memory two-plan spine-like course.
+
+Geometry: prisms along z. Dose of each plan is uniform inside regions far
+from their edges (the interpolation zone lies outside the structures), so
+each value has a hand formula:
+
+* plan 1 (10 fx): 40 Gy in PTV_boost, 30 Gy in the PTV ring, 20 Gy at the cord;
+* plan 2 (2 fx): 8 Gy in PTV_boost, 3 Gy at the cord.
+
+Cord EQD2 (α/β 2), voxel by voxel: 20 (2 + 2) / 4 + 3 (1.5 + 2) / 4 = 22.625 Gy.
+PTV_boost physical course dose: 48 Gy; its level is 48 Gy in 12 fx.
+"""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+
+from plancheck.evaluation import evaluate_course
+from plancheck.model import (
+    ContourPlane,
+    Course,
+    DoseGrid,
+    DoseReference,
+    PatientInfo,
+    Plan,
+    PlanDose,
+    Structure,
+    StructureSet,
+)
+from plancheck.protocol.registry import load_shipped
+from plancheck.report.evaluation_doc import evaluation_document
+from tests.dvh.shapes import circle
+
+SCHEMA = json.loads((Path(__file__).parents[1] / "plancheck/schemas/evaluation.schema.json").read_text())
+PATIENT = PatientInfo("Phantom^Spine", "PC-SPINE", "")
+Z = np.arange(-30.0, 30.1, 2.0)
+
+
+def prism(n, name, polys, z=Z):
+    return Structure(n, name, None, tuple(ContourPlane(float(k), tuple(polys)) for k in z))
+
+
+def grid(boost, ptv, cord, spacing=2.0):
+    x = np.arange(-100, 100.1, spacing)
+    y = x.copy()
+    z = np.arange(-50, 50.1, spacing)
+    zz, yy, xx = np.meshgrid(z, y, x, indexing="ij")
+    r = np.hypot(xx, yy)
+    dose = np.where(r < 18, boost, np.where(r < 32, ptv, 0.0))
+    dose = np.where(np.hypot(xx, yy - 60) < 12, cord, dose)
+    return DoseGrid(dose.astype(np.float32), x, y, z, "1.2.3")
+
+
+def plan(label, n, rx, uid):
+    return Plan(Path(f"{label}.dcm"), uid, label, label, n, (DoseReference(1, "PTV_boost", "TARGET", rx, None),), "APPROVED", "1.2.9", "1.2.3", False, (1,), PATIENT)
+
+
+STRUCTURES = (
+    prism(1, "BODY", [circle(0, 0, 95)]),
+    prism(2, "PTV", [circle(0, 0, 30)]),
+    prism(3, "PGTV", [circle(0, 0, 15)]),
+    prism(4, "Cord", [circle(0, 60, 5)]),
+)
+SS = StructureSet(Path("rs.dcm"), "1.2.9", "RS", "1.2.3", STRUCTURES, PATIENT)
+SIB = PlanDose(plan("SIB", 10, 40.0, "1.2.5.1"), grid(40.0, 30.0, 20.0), "PLAN dose", ("1.2.6.1",))
+SEQ = PlanDose(plan("SEQ", 2, 8.0, "1.2.5.2"), grid(8.0, 0.0, 3.0), "PLAN dose", ("1.2.6.2",))
+
+
+def by(doc, structure, metric):
+    return next(c for c in doc["constraints"] if c["structure"] == structure and c["metric"] == metric)
+
+
+def test_course_eqd2_and_targets():
+    ev = evaluate_course(Course(SS, (SIB, SEQ)))
+    assert ev.protocol.name == "spine_sib_seq_48Gy12"
+    doc = evaluation_document(ev)
+    jsonschema.validate(doc, SCHEMA)
+    cord = by(doc, "SpinalCord", "D0.03cc[EQD2Gy(a/b=2)]")
+    assert cord["matched_roi"] == "Cord"
+    assert cord["value"] == pytest.approx(20 * 4 / 4 + 3 * 3.5 / 4, rel=1e-3)
+    assert cord["status"] == "pass"
+    boost = by(doc, "PTV_boost", "D50%[%]")
+    assert boost["matched_roi"] == "PGTV"
+    assert boost["value"] == pytest.approx(100.0, abs=0.1)  # 48 Gy of the 48 Gy level
+    ptv_low = by(doc, "PTV_Low!", "D50%[%]")
+    assert ptv_low["value"] == pytest.approx(100.0, abs=0.5)  # plan 1 alone: 30 Gy of 30 Gy
+
+
+def test_single_plan_sib_protocol_and_cord_failure():
+    hot = PlanDose(plan("SIB", 10, 40.0, "1.2.5.3"), grid(40.0, 30.0, 38.0), "PLAN dose", ("1.2.6.3",))
+    ev = evaluate_course(Course(SS, (hot,)))
+    assert ev.protocol.name == "spine_sib_30Gy10_40Gy10"
+    doc = evaluation_document(ev)
+    cord = [c for c in doc["constraints"] if c["structure"] == "SpinalCord"][0]
+    # 38 Gy in 10 fx: EQD2 = 38 (3.8 + 2) / 4 = 55.1 Gy > 50 (variation): fail
+    assert cord["value"] == pytest.approx(38 * 5.8 / 4, rel=1e-3)
+    assert cord["status"] == "fail"
+    assert doc["summary"]["exit_code"] == 1
+
+
+def test_explicit_protocol_mismatch_is_reported():
+    ev = evaluate_course(Course(SS, (SIB,)), load_shipped("spine_conventional_30Gy10"))
+    codes = {f.code for f in ev.findings}
+    assert any("prescription" in c or "fraction" in c for c in codes), codes
