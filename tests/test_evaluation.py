@@ -47,7 +47,7 @@ def grid(boost, ptv, cord, spacing=2.0):
     x = np.arange(-100, 100.1, spacing)
     y = x.copy()
     z = np.arange(-50, 50.1, spacing)
-    zz, yy, xx = np.meshgrid(z, y, x, indexing="ij")
+    _, yy, xx = np.meshgrid(z, y, x, indexing="ij")
     r = np.hypot(xx, yy)
     dose = np.where(r < 18, boost, np.where(r < 32, ptv, 0.0))
     dose = np.where(np.hypot(xx, yy - 60) < 12, cord, dose)
@@ -94,7 +94,7 @@ def test_single_plan_sib_protocol_and_cord_failure():
     ev = evaluate_course(Course(SS, (hot,)))
     assert ev.protocol.name == "spine_sib_30Gy10_40Gy10"
     doc = evaluation_document(ev)
-    cord = [c for c in doc["constraints"] if c["structure"] == "SpinalCord"][0]
+    cord = next(c for c in doc["constraints"] if c["structure"] == "SpinalCord")
     # 38 Gy in 10 fx: EQD2 = 38 (3.8 + 2) / 4 = 55.1 Gy > 50 (variation): fail
     assert cord["value"] == pytest.approx(38 * 5.8 / 4, rel=1e-3)
     assert cord["status"] == "fail"
