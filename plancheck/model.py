@@ -109,6 +109,15 @@ class DoseGrid:
         dx = float(self.x_mm[1] - self.x_mm[0]) if self.x_mm.size > 1 else 0.0
         return (dz, dy, dx)
 
+    def same_points_as(self, other: DoseGrid, tol_mm: float = 1e-3) -> bool:
+        """True when both grids have the same grid points (within ``tol_mm``)."""
+        return (
+            self.shape == other.shape
+            and bool(np.allclose(self.x_mm, other.x_mm, atol=tol_mm))
+            and bool(np.allclose(self.y_mm, other.y_mm, atol=tol_mm))
+            and bool(np.allclose(self.z_mm, other.z_mm, atol=tol_mm))
+        )
+
     def with_dose(self, dose_gy: FloatArray) -> DoseGrid:
         """The same grid carrying another dose array (for sums and EQD2)."""
         if dose_gy.shape != self.dose_gy.shape:

@@ -19,12 +19,7 @@ __all__ = ["resample_trilinear", "same_geometry"]
 
 def same_geometry(a: DoseGrid, b: DoseGrid, tol_mm: float = 1e-3) -> bool:
     """True when both grids have the same points (within ``tol_mm``)."""
-    return (
-        a.shape == b.shape
-        and np.allclose(a.x_mm, b.x_mm, atol=tol_mm)
-        and np.allclose(a.y_mm, b.y_mm, atol=tol_mm)
-        and np.allclose(a.z_mm, b.z_mm, atol=tol_mm)
-    )
+    return a.same_points_as(b, tol_mm)
 
 
 def _weights(

@@ -1,0 +1,325 @@
+"""The DVH figure of a report: every evaluated structure's curves, every constraint a marker.
+
+Drawn from the curves stored in the evaluation document (``structures[].curves``),
+never recomputed. One colour per structure; the physical-dose curve is
+solid, an EQD2 or BED curve (present where a constraint is biological) is
+dashed or dotted. Each evaluated constraint is a marker on the curve of its
+structure and dose quantity, coloured *and* shaped by its status
+(pass ●, warn ▲, fail ✖, reported ◆), at the dose the constraint reads:
+
+* dose metrics (``D0.03cc``, ``Max``, ``Mean``, ``D95%``…) at the measured dose;
+* volume metrics (``V20Gy``, ``CV20Gy``…) at their dose threshold;
+
+and at the volume the curve has there, so the marker sits on the curve.
+Constraints with no value, and ``Volume[cc]``, have no marker; neither have
+relative doses when the document gives no reference dose. The figure is an
+SVG whose text is drawn as outlines (no fonts needed, no text markup), made
+with matplotlib's object API (no pyplot, no global state) and reproducible
+byte for byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+
+from plancheck.dvh.metric import Metric, OutputUnit, Query, parse_metric
+from plancheck.errors import MetricSyntaxError
+
+__all__ = [
+    "MAX_POINTS_PER_CURVE",
+    "STATUS_STYLE",
+    "DvhFigure",
+    "Marker",
+    "constraint_markers",
+    "marker_dose_gy",
+    "render_dvh_figure",
+]
+
+MAX_POINTS_PER_CURVE = 800
+MAX_LEGEND_LABEL = 40
+# status -> (colour, matplotlib marker, legend text); colour and shape both carry the status
+STATUS_STYLE: dict[str, tuple[str, str, str]] = {
+    "pass": ("#1a7f37", "o", "pass"),
+    "warn": ("#b35900", "^", "warn"),
+    "fail": ("#cf222e", "X", "fail"),
+    "reported": ("#57606a", "D", "reported (no limit)"),
+}
+_LINESTYLES = ("-", "--", ":", "-.")
+
+
+@dataclass(frozen=True)
+class DvhFigure:
+    """A rendered DVH figure.
+
+    ``svg`` is the SVG text; ``markers`` the number of constraints drawn;
+    ``not_drawn`` the ids of evaluated constraints without a marker, with why.
+    """
+
+    svg: str
+    markers: int
+    not_drawn: tuple[tuple[str, str], ...]
+
+    @property
+    def data_uri(self) -> str:
+        """The SVG as a ``data:`` URI for an ``<img>`` (scripts never run in an image)."""
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Where one constraint is drawn: on the curve ``quantity`` of ``structures[structure_index]``."""
+
+    constraint_id: str
+    status: str
+    structure_index: int
+    quantity: str
+    dose_gy: float
+    volume_pct: float
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    f = float(value)
+    return f if math.isfinite(f) else None
+
+
+def _reference_dose_gy(constraint: Mapping[str, Any], doc: Mapping[str, Any]) -> float | None:
+    """The dose that a percent-of-prescription metric of ``constraint`` refers to, if stated."""
+    own = _number(constraint.get("prescription_gy"))
+    if own is not None:
+        return own
+    level_id = constraint.get("dose_level")
+    course = doc.get("course") or {}
+    if level_id is not None:
+        for level in course.get("dose_levels") or []:
+            if isinstance(level, Mapping) and level.get("id") == level_id:
+                return _number(level.get("dose_gy"))
+    return None
+
+
+def marker_dose_gy(metric: Metric, value: float | None, reference_gy: float | None) -> float | None:
+    """The dose (Gy, in the metric's dose quantity) at which a constraint's marker is drawn.
+
+    ``None`` when the metric has no dose to show (``Volume``, no value, or a
+    relative dose without ``reference_gy``).
+    """
+    if metric.query is Query.VOLUME:
+        return None
+    if metric.returns_dose:
+        if value is None:
+            return None
+        if metric.output_unit is OutputUnit.CGY:
+            return value / 100.0
+        if metric.output_unit is OutputUnit.PERCENT:
+            return None if reference_gy is None else value / 100.0 * reference_gy
+        return value
+    if value is None or metric.parameter is None:  # a volume metric that was not evaluated
+        return None
+    if metric.parameter_unit == "cGy":
+        return metric.parameter / 100.0
+    if metric.parameter_unit == "%":
+        return None if reference_gy is None else metric.parameter / 100.0 * reference_gy
+    return metric.parameter
+
+
+def _curve(structure: Mapping[str, Any], quantity: str) -> tuple[np.ndarray, np.ndarray] | None:
+    curves = structure.get("curves") or {}
+    curve = curves.get(quantity) if isinstance(curves, Mapping) else None
+    if not isinstance(curve, Mapping):
+        return None
+    try:
+        dose = np.asarray(curve.get("dose_gy") or [], dtype=np.float64)
+        vol = np.asarray(curve.get("volume_cc") or [], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if dose.ndim != 1 or dose.size < 2 or dose.shape != vol.shape:
+        return None
+    if not (np.all(np.isfinite(dose)) and np.all(np.isfinite(vol)) and np.all(np.diff(dose) > 0)):
+        return None
+    return dose, vol
+
+
+def _decimate(dose: np.ndarray, vol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if dose.size <= MAX_POINTS_PER_CURVE:
+        return dose, vol
+    idx = np.unique(np.linspace(0, dose.size - 1, MAX_POINTS_PER_CURVE).round().astype(np.int64))
+    return dose[idx], vol[idx]
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= MAX_LEGEND_LABEL else text[: MAX_LEGEND_LABEL - 1] + "…"
+
+
+def _curve_key(
+    structure: Mapping[str, Any], quantity: str, constraint: Mapping[str, Any], doc: Mapping[str, Any]
+) -> str | None:
+    """The curve a constraint reads: ``quantity``, or ``quantity [plan + plan]`` for a subset of plans."""
+    curves = structure.get("curves")
+    if not isinstance(curves, Mapping):
+        return None
+    if quantity in curves:
+        return quantity
+    candidates = [str(k) for k in curves if str(k).startswith(quantity + " [")]
+    if len(candidates) == 1:
+        return candidates[0]
+    level_id = constraint.get("dose_level")
+    for level in (doc.get("course") or {}).get("dose_levels") or []:
+        if isinstance(level, Mapping) and level.get("id") == level_id and level.get("plans"):
+            wanted = f"{quantity} [{' + '.join(str(p) for p in level['plans'])}]"
+            if wanted in curves:
+                return wanted
+    return None
+
+
+def _structure_for(constraint: Mapping[str, Any], structures: Sequence[Mapping[str, Any]]) -> int | None:
+    roi = constraint.get("roi_number")
+    name = constraint.get("matched_roi")
+    if roi is not None:
+        for i, s in enumerate(structures):
+            if s.get("roi_number") == roi and (name is None or s.get("name") == name):
+                return i
+    if name is not None:
+        for i, s in enumerate(structures):
+            if s.get("name") == name:
+                return i
+    return None
+
+
+def _usable_structures(doc: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any], float]]:
+    """(index in ``structures``, structure, whole volume) of the structures that can be drawn."""
+    out = []
+    for i, s in enumerate(doc.get("structures") or []):
+        if not isinstance(s, Mapping):
+            continue
+        total_cc = _number(s.get("volume_cc"))
+        if total_cc is not None and total_cc > 0 and isinstance(s.get("curves"), Mapping):
+            out.append((i, s, total_cc))
+    return out
+
+
+def constraint_markers(doc: Mapping[str, Any]) -> tuple[list[Marker], list[tuple[str, str]]]:
+    """The marker of every evaluated constraint, and the (id, reason) of those that have none."""
+    raw = doc.get("structures") or []
+    structures = [s if isinstance(s, Mapping) else {} for s in raw]
+    usable = {i: total for i, _s, total in _usable_structures(doc)}
+    markers: list[Marker] = []
+    not_drawn: list[tuple[str, str]] = []
+    for c in doc.get("constraints") or []:
+        if not isinstance(c, Mapping) or str(c.get("status")) not in STATUS_STYLE:
+            continue  # not evaluated: there is no value to show
+        if c.get("kind", "dvh") != "dvh":
+            continue  # plan-quality indices (conformity, gradient) are not points of a DVH
+        cid = str(c.get("id", "?"))
+        try:
+            metric = parse_metric(str(c.get("metric", "")))
+        except MetricSyntaxError:
+            not_drawn.append((cid, "metric not understood"))
+            continue
+        index = _structure_for(c, structures)
+        quantity = str(c.get("dose_quantity") or "physical")
+        key = None if index is None else _curve_key(structures[index], quantity, c, doc)
+        curve = None if index is None or key is None or index not in usable else _curve(structures[index], key)
+        if index is None or key is None or curve is None:
+            not_drawn.append((cid, f"no {quantity} curve for its structure"))
+            continue
+        dose_gy = marker_dose_gy(metric, _number(c.get("value")), _reference_dose_gy(c, doc))
+        if dose_gy is None:
+            not_drawn.append((cid, "no dose to show for this metric"))
+            continue
+        dose, vol = curve
+        volume_cc = float(np.interp(dose_gy, dose, vol, left=vol[0], right=0.0))
+        markers.append(
+            Marker(cid, str(c.get("status")), index, key, dose_gy, volume_cc / usable[index] * 100.0)
+        )
+    return markers, not_drawn
+
+
+def render_dvh_figure(
+    doc: Mapping[str, Any], *, width_in: float = 10.0, height_in: float = 5.6
+) -> DvhFigure | None:
+    """The DVH figure of an evaluation document, or ``None`` when it stores no curve."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    drawable = _usable_structures(doc)
+    if not drawable:
+        return None
+    markers, not_drawn = constraint_markers(doc)
+    rc: dict[str, Any] = {
+        "svg.fonttype": "path",
+        "svg.hashsalt": "plancheck",
+        "text.parse_math": False,
+        "text.usetex": False,
+        "font.size": 9,
+        "path.simplify": True,
+    }
+    with matplotlib.rc_context(cast(Any, rc)):
+        fig = Figure(figsize=(width_in, height_in), dpi=100)
+        ax = fig.add_subplot(1, 1, 1)
+        colours = matplotlib.colormaps["tab20" if len(drawable) > 10 else "tab10"]
+        quantities: list[str] = []
+        colour_of: dict[int, Any] = {}
+        structure_handles = []
+        for n, (i, s, total_cc) in enumerate(drawable):
+            colour = colours(n % colours.N)
+            colour_of[i] = colour
+            for key in sorted(s["curves"], key=lambda k: (k != "physical", str(k))):
+                curve = _curve(s, str(key))
+                if curve is None:
+                    continue
+                if key not in quantities:
+                    quantities.append(str(key))
+                style = _LINESTYLES[quantities.index(str(key)) % len(_LINESTYLES)]
+                dose, vol = _decimate(*curve)
+                ax.plot(dose, vol / total_cc * 100.0, color=colour, linestyle=style, linewidth=1.4)
+            structure_handles.append(
+                Line2D([], [], color=colour, linewidth=2, label=_label(str(s.get("name", "?"))))
+            )
+        for status, (face, marker, _text) in STATUS_STYLE.items():
+            mine = [m for m in markers if m.status == status]
+            if mine:
+                ax.scatter(
+                    [m.dose_gy for m in mine],
+                    [m.volume_pct for m in mine],
+                    s=70,
+                    marker=marker,
+                    c=face,
+                    edgecolors=[colour_of.get(m.structure_index, "black") for m in mine],
+                    linewidths=1.6,
+                    zorder=5,
+                )
+        ax.set_xlabel("Dose [Gy]")
+        ax.set_ylabel("Volume [% of structure]")
+        ax.set_ylim(0, 105)
+        ax.set_xlim(left=0)
+        ax.grid(True, color="#d0d7de", linewidth=0.6)
+        quantity_handles = [
+            Line2D([], [], color="#444", linestyle=cast(Any, _LINESTYLES[k % len(_LINESTYLES)]), label=q)
+            for k, q in enumerate(quantities)
+        ]
+        status_handles = [
+            Line2D([], [], color=face, marker=marker, linestyle="none", markersize=8, label=text)
+            for face, marker, text in STATUS_STYLE.values()
+        ]
+        ax.legend(
+            handles=[*structure_handles, *quantity_handles, *status_handles],
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            frameon=False,
+        )
+        fig.tight_layout()
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    return DvhFigure(svg=buf.getvalue(), markers=len(markers), not_drawn=tuple(not_drawn))

@@ -1,0 +1,83 @@
+"""``plancheck report``: render a saved evaluation document; exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from plancheck.cli import main
+from tests.report.documents import PATIENT, SS_UID, make_document
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.fixture
+def doc_file(tmp_path: Path) -> Path:
+    path = tmp_path / "in" / "evaluation.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(make_document()), encoding="utf-8")
+    return path
+
+
+def test_html_to_a_file(doc_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = run("report", str(doc_file), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert 'id="constraint-table"' in html and 'id="dvh-plot"' in html
+    assert sorted(p.name for p in doc_file.parent.iterdir()) == ["evaluation.json"]  # input folder untouched
+
+
+def test_html_to_stdout(doc_file: Path) -> None:
+    result = run("report", str(doc_file))
+    assert result.exit_code == 0
+    assert result.stdout.startswith("<!DOCTYPE html>")
+
+
+def test_pdf(doc_file: Path, tmp_path: Path) -> None:
+    pytest.importorskip("weasyprint", reason="PDF reports need the extra plancheck[pdf]")
+    out = tmp_path / "report.pdf"
+    result = run("report", str(doc_file), "--format", "pdf", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF-")
+
+
+def test_anonymized_outputs(doc_file: Path, tmp_path: Path) -> None:
+    key = tmp_path / "site.key"
+    key.write_text("a-long-site-secret-of-the-department\n")
+    for fmt in ("json", "html"):
+        out = tmp_path / f"anon.{fmt}"
+        result = run("report", str(doc_file), "--format", fmt, "-o", str(out), "--anonymize", "--anonymize-key", str(key))
+        assert result.exit_code == 0, result.output
+        text = out.read_text(encoding="utf-8")
+        for identifier in (PATIENT["id"], PATIENT["name"], PATIENT["birth_date"], SS_UID):
+            assert identifier not in text
+        assert "ANON-" in text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON (line 1"),
+        (json.dumps({"kind": "plancheck-dvh", "schema_version": "1.0"}), "not a plancheck evaluation document"),
+        (json.dumps(make_document(schema_version="2.0")), "schema version '2.0' is not supported"),
+        (json.dumps([1, 2]), "expected a JSON object"),
+    ],
+)
+def test_bad_documents_exit_3_with_one_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    result = run("report", str(path), "-o", str(tmp_path / "r.html"))
+    assert result.exit_code == 3
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_key_without_anonymize_is_a_usage_error(doc_file: Path, tmp_path: Path) -> None:
+    result = run("report", str(doc_file), "--anonymize-key", str(tmp_path / "k"))
+    assert result.exit_code == 2

@@ -1,0 +1,47 @@
+"""The HTML report in a real headless browser: loads cleanly, shows the table and the plot, runs nothing."""
+
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+
+from plancheck.report.html import render_html
+from plancheck.report.summary import render_overview_html, row_from_document, sort_rows
+from tests.report.browser import artifacts_dir, load_page, screenshot
+from tests.report.documents import CONSTRAINTS, SCRIPT_NAME, make_document
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", head[16:24])
+    return int(width), int(height)
+
+
+def test_report_in_chromium(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(render_html(make_document()), encoding="utf-8")
+    run = load_page(page)
+    assert run.console == [], "the page logged errors or warnings"
+    # the hostile ROI name did not run: the title is the report's, and the name is text
+    title = re.search(r"<title>(.*?)</title>", run.dom, flags=re.S)
+    assert title is not None and "pwned" not in title.group(1)
+    assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in run.dom
+    assert run.dom.count("<script") == 0
+    # the table and the plot are there
+    assert len(re.findall(r'<tr class="constraint ', run.dom)) == len(CONSTRAINTS)
+    assert re.search(r'<img id="dvh-plot" src="data:image/svg\+xml;base64,', run.dom)
+    png = screenshot(page, artifacts_dir() / "report.png")
+    assert _png_size(png) == (1280, 2400)
+
+
+def test_overview_in_chromium(tmp_path: Path) -> None:
+    doc = make_document()
+    doc["course"]["plans"][0]["label"] = SCRIPT_NAME
+    page = tmp_path / "index.html"
+    page.write_text(render_overview_html(sort_rows([row_from_document("plan-a", doc, "plans/a.html")])))
+    run = load_page(page)
+    assert run.console == []
+    assert 'href="plans/a.html"' in run.dom and "pwned" not in run.dom.split("</title>")[0]
+    screenshot(page, artifacts_dir() / "batch-overview.png", height=600)
