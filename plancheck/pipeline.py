@@ -16,13 +16,15 @@ from plancheck.model import Course, EndCaps, Finding
 __all__ = ["load_courses_from", "load_single_course"]
 
 
-def load_courses_from(plan_dir: Path) -> tuple[tuple[Course, ...], tuple[Finding, ...]]:
+def load_courses_from(
+    plan_dir: Path, end_caps: EndCaps = EndCaps.HALF
+) -> tuple[tuple[Course, ...], tuple[Finding, ...]]:
     """All courses in ``plan_dir`` and the folder-level findings."""
     from plancheck.dicom.course import load_courses
     from plancheck.dicom.discover import index_folder
 
     index = index_folder(Path(plan_dir))
-    loaded = load_courses(index)
+    loaded = load_courses(index, end_caps=end_caps)
     return loaded.courses, loaded.findings
 
 
@@ -34,7 +36,7 @@ def load_single_course(plan_dir: Path, end_caps: EndCaps = EndCaps.HALF) -> Cour
     CourseError
         When the folder holds no course or more than one.
     """
-    courses, findings = load_courses_from(plan_dir)
+    courses, findings = load_courses_from(plan_dir, end_caps)
     if not courses:
         problems = "; ".join(f.message for f in findings[:5])
         raise CourseError(
