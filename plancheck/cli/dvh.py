@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import click
@@ -72,7 +73,8 @@ def dvh(
         from rich.console import Console
 
         if output is None:
-            console = Console()
+            # a pipe gets the whole table, not one cut to 80 columns
+            console = Console(width=None if sys.stdout.isatty() else 200)
             console.print(dvh_output.render_table(report))
             for f in report.findings:
                 console.print(f"[{f.severity.value}] {f.message}", markup=False, highlight=False)

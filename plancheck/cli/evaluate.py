@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -81,7 +82,11 @@ def evaluate(
 
         from plancheck.report.evaluation_text import render_evaluation_table
 
-        console = Console() if output is None else Console(record=True, width=160, file=io.StringIO())
+        console = (
+            Console(width=None if sys.stdout.isatty() else 200)
+            if output is None
+            else Console(record=True, width=160, file=io.StringIO())
+        )
         for item in render_evaluation_table(doc):
             console.print(item)
         if output is not None:
