@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from plancheck.dvh.crosscheck import compare_with_tps
 from plancheck.dvh.metric import PHYSICAL, DoseQuantity, parse_metric
 from plancheck.errors import MetricSyntaxError
 from plancheck.evaluation import CourseEvaluation, input_files
@@ -104,7 +105,8 @@ def evaluation_document(
             dose, vol = curve_points(used.dvh)
             entry["curves"][key] = {"dose_gy": dose, "volume_cc": vol, "plans": list(used.plans)}
     code = ev.return_code
-    return {
+    doc_crosschecks = _crosschecks(ev)
+    out = {
         "schema_version": EVALUATION_SCHEMA_VERSION,
         "kind": "plancheck-evaluation",
         "provenance": {
@@ -145,4 +147,33 @@ def evaluation_document(
         "structures": list(structures.values()),
         "findings": [f.to_dict() for f in ev.findings],
     }
+    if doc_crosschecks:
+        out["crosschecks"] = doc_crosschecks
+    return out
+
+
+def _crosschecks(ev: CourseEvaluation) -> list[dict[str, Any]]:
+    """plancheck's DVH against the planning system's stored DVH, per structure (one-plan courses)."""
+    if len(ev.plans) != 1 or not ev.plans[0].tps_dvhs:
+        return []
+    tps = {d.roi_number: d for d in ev.plans[0].tps_dvhs}
+    rows: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for used in ev.dvhs:
+        if used.quantity != PHYSICAL or used.roi_number in seen or used.roi_number not in tps:
+            continue
+        seen.add(used.roi_number)
+        for r in compare_with_tps(used.dvh, tps[used.roi_number]):
+            rows.append(
+                {
+                    "roi": used.roi,
+                    "metric": r.metric,
+                    "plancheck": r.plancheck,
+                    "planning_system": r.tps,
+                    "difference": r.difference,
+                    "tolerance": r.tolerance,
+                    "within": "yes" if r.within else ("—" if r.within is None else "NO"),
+                }
+            )
+    return rows
 
