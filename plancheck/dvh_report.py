@@ -34,6 +34,7 @@ __all__ = [
     "MetricResult",
     "StructureResult",
     "compute_dvh_report",
+    "metric_results",
     "nominal_spacing_mm",
     "select_plans",
 ]
@@ -89,6 +90,9 @@ class DvhReport:
     settings: DvhSettings
     structures: tuple[StructureResult, ...]
     findings: tuple[Finding, ...]
+    # another engine's metrics per ROI number (plancheck dvh --engine dicompyler)
+    comparison_engine: str | None = None
+    comparison: dict[int, tuple[MetricResult, ...]] = field(default_factory=dict)
 
 
 def nominal_spacing_mm(course: Course) -> float | None:
@@ -167,17 +171,7 @@ def compute_dvh_report(
         sampling = sample_structure(structure, geometry, settings, spacing)
         dvhs = {q: dvh_from_sampling(sampling, g, settings) for q, g in grids.items()}
         physical = dvhs[PHYSICAL]
-        values = []
-        for m in parsed:
-            q = m.dose_quantity
-            if q not in dvhs:
-                values.append(MetricResult(m.text, None, m.unit_label, grid_errors[q]))
-                continue
-            try:
-                v = metric_value(m, dvhs[q], prescription_gy)
-                values.append(MetricResult(m.text, v, m.unit_label))
-            except MetricUndefinedError as exc:
-                values.append(MetricResult(m.text, None, m.unit_label, exc.reason))
+        values = metric_results(parsed, dvhs, prescription_gy, grid_errors)
         outside = physical.volume_outside_grid_cc
         if physical.volume_cc > 0 and outside > _OUTSIDE_SHARE * physical.volume_cc:
             findings.append(
@@ -218,6 +212,27 @@ def compute_dvh_report(
         structures=tuple(results),
         findings=tuple(course.findings) + tuple(findings),
     )
+
+
+def metric_results(
+    metrics: Sequence[Metric],
+    dvhs: dict[DoseQuantity, Dvh],
+    prescription_gy: float | None,
+    missing: dict[DoseQuantity, str] | None = None,
+) -> tuple[MetricResult, ...]:
+    """Every metric read off the DVH of its dose quantity; undefined ones with their reason."""
+    values = []
+    for m in metrics:
+        q = m.dose_quantity
+        if q not in dvhs:
+            why = (missing or {}).get(q, f"no {q} DVH was computed")
+            values.append(MetricResult(m.text, None, m.unit_label, why))
+            continue
+        try:
+            values.append(MetricResult(m.text, metric_value(m, dvhs[q], prescription_gy), m.unit_label))
+        except MetricUndefinedError as exc:
+            values.append(MetricResult(m.text, None, m.unit_label, exc.reason))
+    return tuple(values)
 
 
 def _select_structures(course: Course, names: Sequence[str] | None) -> list[Structure]:

@@ -17,6 +17,7 @@ __all__ = [
     "InputError",
     "MetricSyntaxError",
     "MetricUndefinedError",
+    "MissingDependencyError",
     "PlancheckError",
     "ProtocolError",
     "UnsupportedDataError",
@@ -86,6 +87,12 @@ class MetricSyntaxError(ProtocolError):
             f"    {metric}\n    {pointer}",
             hint="Metrics look like 'D95%[Gy]', 'V20Gy[%]', 'D0.03cc[EQD2Gy(a/b=2)]', 'Mean[Gy]'.",
         )
+
+
+class MissingDependencyError(PlancheckError):
+    """A feature needs an optional package that is not installed (a usage error, exit 2)."""
+
+    exit_code = EXIT_USAGE
 
 
 class AmbiguousMatchError(ProtocolError):

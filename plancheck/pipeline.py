@@ -90,3 +90,40 @@ def evaluate_plan(
         settings=DvhSettings(end_caps=caps),
     )
     return evaluation_document(evaluation, source=str(plan_dir), curves=curves)
+
+
+def dicompyler_comparison(plan_dir: Path, report: Any, metrics: list[str]) -> dict[int, Any]:
+    """dicompyler-core's metrics for the ROIs of ``report`` (a :class:`DvhReport`), by ROI number.
+
+    Raises
+    ------
+    CourseError
+        When the evaluated dose is not one PLAN RTDOSE file (dicompyler-core reads one file).
+    MissingDependencyError
+        When dicompyler-core is not installed.
+    """
+    from plancheck.dicom.dicompyler_bridge import dicompyler_dvhs
+    from plancheck.dicom.discover import index_folder
+    from plancheck.dvh.metric import PHYSICAL, parse_metric
+    from plancheck.dvh_report import metric_results
+
+    plans = report.plans
+    if len(plans) != 1 or plans[0].how != "PLAN dose" or len(plans[0].dose_uids) != 1:
+        raise CourseError(
+            "dicompyler-core compares one plan whose dose is a single PLAN RTDOSE",
+            path=plan_dir,
+            hint="Choose one plan with --plan LABEL; BEAM and FRACTION doses cannot be compared.",
+        )
+    uid = plans[0].dose_uids[0]
+    # dicompyler-core reads the files itself: find the RTDOSE file of that UID
+    dose_path = next(
+        (f.path for f in index_folder(plan_dir).files if f.sop_instance_uid == uid), None
+    )
+    if dose_path is None:
+        raise CourseError(f"the RTDOSE {uid} was not found again in the folder", path=plan_dir)
+    rois = [s.roi_number for s in report.structures]
+    dvhs = dicompyler_dvhs(report.course.structure_set.path, dose_path, rois)
+    parsed = [parse_metric(m) for m in metrics]
+    return {
+        roi: metric_results(parsed, {PHYSICAL: dvh}, report.prescription_gy) for roi, dvh in dvhs.items()
+    }

@@ -33,6 +33,14 @@ from plancheck.cli.output import emit
 @output_option
 @click.option("--dvh-curves", is_flag=True, help="Add the cumulative curves (JSON; CSV in long form).")
 @end_caps_option
+@click.option(
+    "--engine",
+    type=click.Choice(["plancheck", "dicompyler"]),
+    default="plancheck",
+    show_default=True,
+    help="'dicompyler' adds dicompyler-core's numbers (its defaults) beside plancheck's; "
+    "needs plancheck[dicompyler].",
+)
 def dvh(
     plan_dir: str,
     structures: tuple[str, ...],
@@ -43,6 +51,7 @@ def dvh(
     output: str | None,
     dvh_curves: bool,
     end_caps: str,
+    engine: str,
 ) -> None:
     """Compute DVHs and metrics for the plan (or course) in PLAN_DIR."""
     from plancheck.dvh.engine import DvhSettings
@@ -65,6 +74,16 @@ def dvh(
         prescription_gy=prescription_gy,
         settings=settings,
     )
+    if engine == "dicompyler":
+        from dataclasses import replace
+
+        from plancheck.pipeline import dicompyler_comparison
+
+        report = replace(
+            report,
+            comparison_engine="dicompyler-core",
+            comparison=dicompyler_comparison(Path(plan_dir), report, wanted),
+        )
     if output_format == "json":
         emit(dvh_output.render_json(report, curves=dvh_curves, source=str(plan_dir)), output)
     elif output_format == "csv":

@@ -57,6 +57,17 @@ def _structure_doc(s: StructureResult, curves: bool) -> dict[str, Any]:
     return doc
 
 
+def _with_comparison(report: DvhReport, s: StructureResult, doc: dict[str, Any]) -> dict[str, Any]:
+    other = report.comparison.get(s.roi_number)
+    if report.comparison_engine is not None and other is not None:
+        doc["comparison"] = {
+            "engine": report.comparison_engine,
+            "metrics": {m.metric: _round(m.value) for m in other},
+            "undefined": {m.metric: m.reason for m in other if m.value is None},
+        }
+    return doc
+
+
 def to_document(report: DvhReport, *, curves: bool = False, source: str | None = None) -> dict[str, Any]:
     """The JSON document (see ``plancheck/schemas/dvh.schema.json``)."""
     return {
@@ -72,7 +83,8 @@ def to_document(report: DvhReport, *, curves: bool = False, source: str | None =
             "dose_interpolation": "trilinear",
             "partial_volume": "fractional pixel coverage on a lattice finer than the dose grid",
         },
-        "structures": [_structure_doc(s, curves) for s in report.structures],
+        "comparison_engine": report.comparison_engine,
+        "structures": [_with_comparison(report, s, _structure_doc(s, curves)) for s in report.structures],
         "findings": [f.to_dict() for f in report.findings],
     }
 
@@ -98,6 +110,10 @@ def render_csv(report: DvhReport, *, curves: bool = False) -> str:
     for s in report.structures:
         values = ["" if m.value is None else f"{m.value:.4f}" for m in s.metrics]
         w.writerow([s.name, s.roi_number, f"{s.volume_outside_grid_cc:.4f}", *values])
+        other = report.comparison.get(s.roi_number)
+        if other is not None:
+            values = ["" if m.value is None else f"{m.value:.4f}" for m in other]
+            w.writerow([f"{s.name} [{report.comparison_engine}]", s.roi_number, "", *values])
     return buf.getvalue()
 
 
@@ -121,4 +137,8 @@ def render_table(report: DvhReport) -> Any:
         cells = ["—" if m.value is None else f"{m.value:.2f}" for m in s.metrics]
         outside = f"{s.volume_outside_grid_cc:.2f}" if s.volume_outside_grid_cc > 0 else "0"
         table.add_row(Text(s.name), str(s.roi_number), *cells, outside)
+        other = report.comparison.get(s.roi_number)
+        if other is not None:
+            cells = ["—" if m.value is None else f"{m.value:.2f}" for m in other]
+            table.add_row(Text(f"  {report.comparison_engine}", style="dim"), "", *cells, "", style="dim")
     return table

@@ -5,15 +5,9 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from plancheck.errors import EXIT_USAGE, PlancheckError
+from plancheck.errors import MissingDependencyError
 
 __all__ = ["MissingDependencyError", "require"]
-
-
-class MissingDependencyError(PlancheckError):
-    """A feature needs an optional package that is not installed (a usage error, exit 2)."""
-
-    exit_code = EXIT_USAGE
 
 
 def require(module: str, extra: str, purpose: str) -> ModuleType:
