@@ -355,7 +355,7 @@ def _header(ds: Dataset, path: Path | None, notes: list[Finding]) -> DoseHeader:
             path=path,
             hint="Check the header, or export the dose on a coarser grid.",
         )
-    syntax, compressed, big_endian = _transfer_syntax(ds)
+    syntax, compressed, big_endian = _transfer_syntax(ds, path)
     _check_pixel_data(ds, path, n_bytes, compressed, columns, rows, frames, bits)
 
     scaling = f.required_number("DoseGridScaling", hint=_EXPORT_HINT)
@@ -422,14 +422,27 @@ def _header(ds: Dataset, path: Path | None, notes: list[Finding]) -> DoseHeader:
     )
 
 
-def _transfer_syntax(ds: Dataset) -> tuple[str | None, bool, bool]:
-    """(UID, compressed, big endian) of the dataset's transfer syntax (in-memory: uncompressed LE)."""
+def _transfer_syntax(ds: Dataset, path: Path | None = None) -> tuple[str | None, bool, bool]:
+    """(UID, compressed, big endian) of the dataset's transfer syntax (in-memory: uncompressed LE).
+
+    Raises
+    ------
+    DicomReadError
+        When the file meta names a UID that is not a transfer syntax.
+    """
     meta = getattr(ds, "file_meta", None)
     if meta is None or "TransferSyntaxUID" not in meta:
         return None, False, False
     from pydicom.uid import UID
 
     uid = UID(str(meta.TransferSyntaxUID))
+    if not uid.is_transfer_syntax:
+        raise DicomReadError(
+            f"the file meta's TransferSyntaxUID {uid} is not a transfer syntax, so the pixel "
+            "data cannot be decoded",
+            path=path,
+            hint=_EXPORT_HINT,
+        )
     return str(uid), bool(uid.is_compressed), not bool(uid.is_little_endian)
 
 
