@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from plancheck.errors import CourseError
-from plancheck.model import Course, EndCaps, Finding
+from plancheck.errors import CourseError, InputError
+from plancheck.model import Course, EndCaps, Finding, Severity
 
 __all__ = ["load_courses_from", "load_single_course"]
 
@@ -28,8 +28,14 @@ def load_courses_from(
     return loaded.courses, loaded.findings
 
 
-def load_single_course(plan_dir: Path, end_caps: EndCaps = EndCaps.HALF) -> Course:
+def load_single_course(
+    plan_dir: Path, end_caps: EndCaps = EndCaps.HALF, *, strict: bool = False
+) -> Course:
     """The one course in ``plan_dir``, with the folder's findings attached.
+
+    With ``strict``, any warning or error noticed while reading (a contour
+    skipped, a link made by frame of reference, a mismatched patient ID, ...)
+    refuses the input instead of being recorded as a finding.
 
     Raises
     ------
@@ -55,7 +61,18 @@ def load_single_course(plan_dir: Path, end_caps: EndCaps = EndCaps.HALF) -> Cour
         )
     course = courses[0]
     extra = tuple(f for f in findings if f not in course.findings)
-    return Course(course.structure_set, course.plans, tuple(course.findings) + extra)
+    all_findings = tuple(course.findings) + extra
+    if strict:
+        serious = [f for f in all_findings if f.severity in (Severity.WARNING, Severity.ERROR)]
+        if serious:
+            listed = "; ".join(f"{f.code}: {f.message}" for f in serious[:5])
+            more = f" (and {len(serious) - 5} more)" if len(serious) > 5 else ""
+            raise InputError(
+                f"--strict: {len(serious)} problem(s) in the input: {listed}{more}",
+                path=plan_dir,
+                hint="Fix the export, or run without --strict to evaluate with them recorded as findings.",
+            )
+    return Course(course.structure_set, course.plans, all_findings)
 
 
 def evaluate_plan(
@@ -66,6 +83,7 @@ def evaluate_plan(
     plan_label: str | None = None,
     end_caps: str | EndCaps = EndCaps.HALF,
     curves: bool = True,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the course in ``plan_dir`` against ``protocol`` (a name, a file, or None to choose).
 
@@ -81,7 +99,7 @@ def evaluate_plan(
     caps = EndCaps(end_caps)
     loaded_protocol = find_protocol(protocol) if protocol is not None else None
     loaded_aliases = load_aliases(aliases) if aliases is not None else None
-    course = load_single_course(Path(plan_dir), caps)
+    course = load_single_course(Path(plan_dir), caps, strict=strict)
     evaluation = evaluate_course(
         course,
         loaded_protocol,

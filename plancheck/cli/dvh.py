@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from plancheck.cli.options import end_caps_option, format_option, output_option, plan_dir_argument
+from plancheck.cli.options import (
+    end_caps_option,
+    format_option,
+    output_option,
+    plan_dir_argument,
+    strict_option,
+)
 from plancheck.cli.output import emit
 
 
@@ -33,6 +39,7 @@ from plancheck.cli.output import emit
 @output_option
 @click.option("--dvh-curves", is_flag=True, help="Add the cumulative curves (JSON; CSV in long form).")
 @end_caps_option
+@strict_option
 @click.option(
     "--engine",
     type=click.Choice(["plancheck", "dicompyler"]),
@@ -51,6 +58,7 @@ def dvh(
     output: str | None,
     dvh_curves: bool,
     end_caps: str,
+    strict: bool,
     engine: str,
 ) -> None:
     """Compute DVHs and metrics for the plan (or course) in PLAN_DIR."""
@@ -65,7 +73,7 @@ def dvh(
         parse_metric(m)  # a bad metric is a usage error before any file is read
     wanted = list(DEFAULT_METRICS) + [m for m in metrics if m not in DEFAULT_METRICS]
     settings = DvhSettings(end_caps=EndCaps(end_caps))
-    course = load_single_course(Path(plan_dir), settings.end_caps)
+    course = load_single_course(Path(plan_dir), settings.end_caps, strict=strict)
     report = compute_dvh_report(
         course,
         wanted,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from plancheck.cli.options import end_caps_option, output_option, plan_dir_argument
+from plancheck.cli.options import end_caps_option, output_option, plan_dir_argument, strict_option
 from plancheck.cli.output import emit, write_text_atomic
 
 
@@ -28,6 +28,7 @@ from plancheck.cli.output import emit, write_text_atomic
 @output_option
 @click.option("--anonymize", is_flag=True, help="Replace patient name, ID, birth date and UIDs with stable pseudonyms.")
 @end_caps_option
+@strict_option
 @click.pass_context
 def evaluate(
     ctx: click.Context,
@@ -39,6 +40,7 @@ def evaluate(
     output: str | None,
     anonymize: bool,
     end_caps: str,
+    strict: bool,
 ) -> None:
     """Check the plan (or course) in PLAN_DIR against a protocol.
 
@@ -56,6 +58,7 @@ def evaluate(
         plan_label=plan_label,
         end_caps=end_caps,
         curves=output_format in ("json", "html", "pdf"),
+        strict=strict,
     )
     if anonymize:
         from plancheck.report.anonymize import anonymize_document, load_or_create_key

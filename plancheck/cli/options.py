@@ -49,3 +49,12 @@ def plan_dir_argument(f: F) -> F:
     return click.argument(
         "plan_dir", type=click.Path(exists=True, file_okay=False, dir_okay=True, readable=True)
     )(f)
+
+
+def strict_option(f: F) -> F:
+    return click.option(
+        "--strict",
+        is_flag=True,
+        help="Refuse inputs with any warning (skipped contours, links by frame of reference, "
+        "mismatched patient IDs, ...) instead of recording them as findings.",
+    )(f)
