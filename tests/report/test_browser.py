@@ -45,3 +45,21 @@ def test_overview_in_chromium(tmp_path: Path) -> None:
     assert run.console == []
     assert 'href="plans/a.html"' in run.dom and "pwned" not in run.dom.split("</title>")[0]
     screenshot(page, artifacts_dir() / "batch-overview.png", height=600)
+
+
+def test_sample_plan_report_in_chromium(tmp_path: Path) -> None:
+    """The bundled sample course, evaluated and rendered by the CLI, shows its table and plot."""
+    from click.testing import CliRunner
+
+    from plancheck.cli import main
+
+    sample = Path(__file__).resolve().parents[2] / "sample_plans" / "spine_sib_seq_course"
+    page = tmp_path / "sample.html"
+    result = CliRunner().invoke(main, ["evaluate", str(sample), "--format", "html", "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    run = load_page(page)
+    assert run.console == []
+    assert len(re.findall(r'<tr class="constraint ', run.dom)) >= 20
+    assert "SpinalCord" in run.dom and "EQD2" in run.dom
+    assert re.search(r'<img id="dvh-plot" src="data:image/svg\+xml;base64,', run.dom)
+    screenshot(page, artifacts_dir() / "sample-course-report.png")
