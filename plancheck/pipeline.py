@@ -17,32 +17,34 @@ __all__ = ["load_courses_from", "load_single_course"]
 
 
 def load_courses_from(
-    plan_dir: Path, end_caps: EndCaps = EndCaps.HALF
+    plan_dir: Path, end_caps: EndCaps = EndCaps.HALF, lenient: bool = False
 ) -> tuple[tuple[Course, ...], tuple[Finding, ...]]:
     """All courses in ``plan_dir`` and the folder-level findings."""
     from plancheck.dicom.course import load_courses
     from plancheck.dicom.discover import index_folder
 
     index = index_folder(Path(plan_dir))
-    loaded = load_courses(index, end_caps=end_caps)
+    loaded = load_courses(index, end_caps=end_caps, lenient=lenient)
     return loaded.courses, loaded.findings
 
 
 def load_single_course(
-    plan_dir: Path, end_caps: EndCaps = EndCaps.HALF, *, strict: bool = False
+    plan_dir: Path, end_caps: EndCaps = EndCaps.HALF, *, strict: bool = False, lenient: bool = False
 ) -> Course:
     """The one course in ``plan_dir``, with the folder's findings attached.
 
     With ``strict``, any warning or error noticed while reading (a contour
     skipped, a link made by frame of reference, a mismatched patient ID, ...)
-    refuses the input instead of being recorded as a finding.
+    refuses the input instead of being recorded as a finding. With
+    ``lenient``, safe deviations the default ignores (open planar contours)
+    are read, each recorded as a finding.
 
     Raises
     ------
     CourseError
         When the folder holds no course or more than one.
     """
-    courses, findings = load_courses_from(plan_dir, end_caps)
+    courses, findings = load_courses_from(plan_dir, end_caps, lenient)
     if not courses:
         problems = "; ".join(f.message for f in findings[:5])
         raise CourseError(
@@ -84,6 +86,7 @@ def evaluate_plan(
     end_caps: str | EndCaps = EndCaps.HALF,
     curves: bool = True,
     strict: bool = False,
+    lenient: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the course in ``plan_dir`` against ``protocol`` (a name, a file, or None to choose).
 
@@ -99,7 +102,7 @@ def evaluate_plan(
     caps = EndCaps(end_caps)
     loaded_protocol = find_protocol(protocol) if protocol is not None else None
     loaded_aliases = load_aliases(aliases) if aliases is not None else None
-    course = load_single_course(Path(plan_dir), caps, strict=strict)
+    course = load_single_course(Path(plan_dir), caps, strict=strict, lenient=lenient)
     evaluation = evaluate_course(
         course,
         loaded_protocol,

@@ -59,6 +59,7 @@ def dvh(
     dvh_curves: bool,
     end_caps: str,
     strict: bool,
+    lenient: bool,
     engine: str,
 ) -> None:
     """Compute DVHs and metrics for the plan (or course) in PLAN_DIR."""
@@ -73,7 +74,9 @@ def dvh(
         parse_metric(m)  # a bad metric is a usage error before any file is read
     wanted = list(DEFAULT_METRICS) + [m for m in metrics if m not in DEFAULT_METRICS]
     settings = DvhSettings(end_caps=EndCaps(end_caps))
-    course = load_single_course(Path(plan_dir), settings.end_caps, strict=strict)
+    if strict and lenient:
+        raise click.UsageError("--strict and --lenient exclude each other")
+    course = load_single_course(Path(plan_dir), settings.end_caps, strict=strict, lenient=lenient)
     report = compute_dvh_report(
         course,
         wanted,

@@ -41,6 +41,7 @@ def evaluate(
     anonymize: bool,
     end_caps: str,
     strict: bool,
+    lenient: bool,
 ) -> None:
     """Check the plan (or course) in PLAN_DIR against a protocol.
 
@@ -49,6 +50,8 @@ def evaluate(
     """
     from plancheck.pipeline import evaluate_plan
 
+    if strict and lenient:
+        raise click.UsageError("--strict and --lenient exclude each other")
     if output_format == "pdf" and output is None:
         raise click.UsageError("--format pdf needs --output FILE")
     doc = evaluate_plan(
@@ -59,6 +62,7 @@ def evaluate(
         end_caps=end_caps,
         curves=output_format in ("json", "html", "pdf"),
         strict=strict,
+        lenient=lenient,
     )
     if anonymize:
         from plancheck.report.anonymize import anonymize_document, load_or_create_key

@@ -52,6 +52,13 @@ def plan_dir_argument(f: F) -> F:
 
 
 def strict_option(f: F) -> F:
+    """``--strict`` / ``--lenient``: how vendor deviations in the input are treated."""
+    f = click.option(
+        "--lenient",
+        is_flag=True,
+        help="Also read safe deviations the default ignores (OPEN_PLANAR contours read as "
+        "closed), each recorded as a finding.",
+    )(f)
     return click.option(
         "--strict",
         is_flag=True,

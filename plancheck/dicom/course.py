@@ -68,7 +68,9 @@ class LoadedFolder:
         return tuple(out)
 
 
-def load_courses(index: FolderIndex, *, end_caps: EndCaps = EndCaps.HALF) -> LoadedFolder:
+def load_courses(
+    index: FolderIndex, *, end_caps: EndCaps = EndCaps.HALF, lenient: bool = False
+) -> LoadedFolder:
     """Link and read the courses of ``index``.
 
     Parameters
@@ -78,6 +80,9 @@ def load_courses(index: FolderIndex, *, end_caps: EndCaps = EndCaps.HALF) -> Loa
     end_caps : EndCaps
         Used only to convert stored DVHs whose volumes are PERCENT into cc
         (the ROI volume is computed from the contours with these end caps).
+    lenient : bool
+        Read safe vendor deviations (open planar contours) instead of
+        ignoring them; each is recorded as a finding.
 
     Raises
     ------
@@ -85,7 +90,7 @@ def load_courses(index: FolderIndex, *, end_caps: EndCaps = EndCaps.HALF) -> Loa
         When no course can be formed; the message says what was found and
         what is missing.
     """
-    loaded = load_folder(index, end_caps=end_caps)
+    loaded = load_folder(index, end_caps=end_caps, lenient=lenient)
     if not loaded.courses:
         raise CourseError(
             no_course_reason(index, loaded),
@@ -95,13 +100,15 @@ def load_courses(index: FolderIndex, *, end_caps: EndCaps = EndCaps.HALF) -> Loa
     return loaded
 
 
-def load_folder(index: FolderIndex, *, end_caps: EndCaps = EndCaps.HALF) -> LoadedFolder:
+def load_folder(
+    index: FolderIndex, *, end_caps: EndCaps = EndCaps.HALF, lenient: bool = False
+) -> LoadedFolder:
     """Like :func:`load_courses`, but a folder without any course is returned, not raised."""
     links = link_folder(index)
     notes: list[Finding] = [*index.findings, *links.findings]
     loaded: list[tuple[Course, set[str]]] = []
     for course_link in links.courses:
-        result = _load_course(course_link, end_caps, notes)
+        result = _load_course(course_link, end_caps, notes, lenient)
         if result is not None:
             loaded.append(result)
     notes = list(dict.fromkeys(notes))  # the same finding once, first occurrence kept
@@ -149,7 +156,7 @@ def no_course_reason(index: FolderIndex, loaded: LoadedFolder) -> str:
 
 
 def _load_course(
-    link: CourseLink, end_caps: EndCaps, notes: list[Finding]
+    link: CourseLink, end_caps: EndCaps, notes: list[Finding], lenient: bool = False
 ) -> tuple[Course, set[str]] | None:
     ss_file = link.structure_set
     paths = {str(ss_file.path)}
@@ -159,7 +166,7 @@ def _load_course(
     try:
         if ss_file.dataset is None:
             raise CourseError("the structure set's dataset was not kept", path=ss_file.path)
-        ss = structure_set_from_dataset(ss_file.dataset, path=ss_file.path)
+        ss = structure_set_from_dataset(ss_file.dataset, path=ss_file.path, lenient=lenient)
     except PlancheckError as exc:
         notes.append(
             _note(

@@ -52,12 +52,19 @@ def read_rtstruct(path: Path) -> StructureSet:
     return structure_set_from_dataset(read_dataset(path), path=path)
 
 
-def structure_set_from_dataset(ds: Dataset, *, path: Path | None = None) -> StructureSet:
-    """The :class:`~plancheck.model.StructureSet` of an RT Structure Set dataset."""
+def structure_set_from_dataset(
+    ds: Dataset, *, path: Path | None = None, lenient: bool = False
+) -> StructureSet:
+    """The :class:`~plancheck.model.StructureSet` of an RT Structure Set dataset.
+
+    With ``lenient``, OPEN_PLANAR contours of three or more points are read as
+    closed (by their last edge), each recorded as a ``contour-closed-leniently``
+    finding; by default they enclose no volume.
+    """
     path = dataset_path(ds, path)
     notes: list[Finding] = []
     with capture_warnings(path, notes):
-        ss = _structure_set(ds, path, notes)
+        ss = _structure_set(ds, path, notes, lenient)
     return replace(ss, findings=tuple(notes))
 
 
@@ -75,7 +82,9 @@ class _Roi:
     notes: list[Finding] = field(default_factory=list)
 
 
-def _structure_set(ds: Dataset, path: Path | None, notes: list[Finding]) -> StructureSet:
+def _structure_set(
+    ds: Dataset, path: Path | None, notes: list[Finding], lenient: bool = False
+) -> StructureSet:
     f = Fields(ds, path, "RTSTRUCT")
     sop_class = f.text("SOPClassUID")
     if sop_class not in (RT_STRUCTURE_SET_STORAGE, None):
@@ -158,7 +167,7 @@ def _structure_set(ds: Dataset, path: Path | None, notes: list[Finding]) -> Stru
         roi.contours.extend(c.sequence("ContourSequence"))
 
     frame = _frame_of_reference(f, rois, name, path, notes)
-    structures = tuple(_structure(roi, f, frame, name, path) for roi in rois.values())
+    structures = tuple(_structure(roi, f, frame, name, path, lenient) for roi in rois.values())
     return StructureSet(
         path=path if path is not None else Path(""),
         sop_instance_uid=f.required_text("SOPInstanceUID"),
@@ -235,6 +244,7 @@ _SKIPS = {
     "contour-without-area": "skipped: no area (all points on a line)",
     "contour-malformed": "skipped: ContourData is not a list of finite x, y, z triplets",
     "contour-without-type": "read as CLOSED_PLANAR: ContourGeometricType is missing",
+    "contour-closed-leniently": "read as closed (--lenient): OPEN_PLANAR contours closed by their last edge",
 }
 
 
@@ -247,7 +257,7 @@ class _Skipped:
 
 
 def _structure(
-    roi: _Roi, f: Fields, frame: str | None, set_name: str, path: Path | None
+    roi: _Roi, f: Fields, frame: str | None, set_name: str, path: Path | None, lenient: bool = False
 ) -> Structure:
     label = f"ROI {roi.number} {roi.name!r}"
     notes = roi.notes
@@ -283,7 +293,8 @@ def _structure(
     for k, item in enumerate(roi.contours):
         c = f.item(item, f"RTSTRUCT {label} contour {k + 1}")
         kind = c.upper("ContourGeometricType")
-        if kind is not None and kind not in _CLOSED:
+        read_open = lenient and kind == "OPEN_PLANAR"
+        if kind is not None and kind not in _CLOSED and not read_open:
             other_types[kind] += 1
             continue
         points = _points(c, skipped)
@@ -291,6 +302,8 @@ def _structure(
             continue
         if kind is None:
             skipped.add("contour-without-type", float(points[0, 2]))
+        if read_open:
+            skipped.add("contour-closed-leniently", float(points[0, 2]))
         contour = _closed_contour(points, skipped)
         if contour is not None:
             closed.append(contour)
