@@ -124,9 +124,7 @@ class _DoseEngine:
             grid, notes = sum_course(plans, quantity, onto=self.grid)
             self._doses[key] = grid
             for f in notes:
-                if f.message not in self._noted:
-                    self._noted.add(f.message)
-                    self.findings.append(f)
+                self._add(f)
         return self._doses[key]
 
     def dvh(self, match: StructureMatch, plans: tuple[PlanDose, ...], quantity: DoseQuantity) -> Dvh:
@@ -152,9 +150,7 @@ class _DoseEngine:
 
     def _note_geometry(self, match: StructureMatch, structure: Structure) -> None:
         for f in structure.findings:
-            if f.message not in self._noted:
-                self._noted.add(f.message)
-                self.findings.append(f)
+            self._add(f)
 
     def _note_outside(self, match: StructureMatch, dvh: Dvh) -> None:
         label = match.roi_label or match.structure

@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from plancheck.dvh.metric import PHYSICAL
+from plancheck.dvh.metric import PHYSICAL, DoseQuantity
 from plancheck.dvh_report import DvhReport, StructureResult
 from plancheck.model import Dvh
 from plancheck.report.provenance import course_summary, plan_summary, provenance
 
-__all__ = ["DVH_SCHEMA_VERSION", "curve_points", "render_csv", "render_json", "render_table", "to_document"]
+__all__ = ["DVH_SCHEMA_VERSION", "curve_points", "quantity_key", "render_csv", "render_json", "render_table", "to_document"]
 
 DVH_SCHEMA_VERSION = "1.0"
 CURVE_STEP_GY = 0.01
@@ -25,6 +25,11 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return round(float(value), digits)
+
+
+def quantity_key(q: DoseQuantity) -> str:
+    """How a dose quantity names its curve in every output: physical, EQD2(a/b=2), ..."""
+    return "physical" if q == PHYSICAL else f"{q.kind.value}(a/b={q.alpha_beta_gy:g})"
 
 
 def curve_points(dvh: Dvh, step_gy: float = CURVE_STEP_GY) -> tuple[list[float], list[float]]:
@@ -52,7 +57,7 @@ def _structure_doc(s: StructureResult, curves: bool) -> dict[str, Any]:
         doc["curves"] = {}
         for q, dvh in s.dvhs.items():
             dose, vol = curve_points(dvh)
-            key = "physical" if q == PHYSICAL else f"{q.kind.value}(a/b={q.alpha_beta_gy:g})"
+            key = quantity_key(q)
             doc["curves"][key] = {"dose_gy": dose, "volume_cc": vol}
     return doc
 
@@ -101,7 +106,7 @@ def render_csv(report: DvhReport, *, curves: bool = False) -> str:
         w.writerow(["structure", "roi_number", "dose_quantity", "dose_gy", "volume_cc"])
         for s in report.structures:
             for q, dvh in s.dvhs.items():
-                key = "physical" if q == PHYSICAL else f"{q.kind.value}(a/b={q.alpha_beta_gy:g})"
+                key = quantity_key(q)
                 for d, v in zip(*curve_points(dvh), strict=True):
                     w.writerow([s.name, s.roi_number, key, d, v])
         return buf.getvalue()

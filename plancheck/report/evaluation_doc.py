@@ -11,19 +11,15 @@ from collections import Counter
 from typing import Any
 
 from plancheck.dvh.crosscheck import compare_with_tps
-from plancheck.dvh.metric import PHYSICAL, DoseQuantity, parse_metric
+from plancheck.dvh.metric import PHYSICAL, parse_metric
 from plancheck.errors import MetricSyntaxError
 from plancheck.evaluation import CourseEvaluation, input_files
-from plancheck.report.dvh_output import curve_points
+from plancheck.report.dvh_output import curve_points, quantity_key
 from plancheck.report.provenance import course_summary, plan_summary, provenance
 
 __all__ = ["EVALUATION_SCHEMA_VERSION", "evaluation_document", "quantity_key"]
 
 EVALUATION_SCHEMA_VERSION = "1.0"
-
-
-def quantity_key(q: DoseQuantity) -> str:
-    return "physical" if q == PHYSICAL else f"{q.kind.value}(a/b={q.alpha_beta_gy:g})"
 
 
 def _dose_quantity(metric: str) -> str:
