@@ -88,6 +88,14 @@ class DoseGrid:
         unevenly spaced; ``x_mm`` and ``y_mm`` are evenly spaced.
     frame_of_reference_uid : str
         The DICOM frame of reference the coordinates belong to.
+    axes : ndarray, shape (3, 3), optional
+        The grid's own frame: column 0, 1 and 2 are the unit vectors, in patient
+        coordinates, of the directions along which ``x_mm``, ``y_mm`` and
+        ``z_mm`` ascend (column, row and frame directions of the reoriented
+        grid). The identity (the default) for the usual axial grids; a tilted
+        or oblique grid has other axes. Grid point (k, i, j) lies at the
+        patient position ``axes @ (x_mm[j], y_mm[i], z_mm[k])``. Structures
+        are brought into this frame before they are sampled on the grid.
     """
 
     dose_gy: FloatArray
@@ -95,6 +103,20 @@ class DoseGrid:
     y_mm: FloatArray
     z_mm: FloatArray
     frame_of_reference_uid: str
+    axes: FloatArray = field(default_factory=lambda: np.eye(3))
+
+    @property
+    def is_axial(self) -> bool:
+        """True when the grid axes are the patient axes x, y, z (within 1e-9)."""
+        return bool(np.allclose(self.axes, np.eye(3), atol=1e-9))
+
+    def to_patient_mm(self, points_grid_mm: npt.ArrayLike) -> FloatArray:
+        """Grid-frame coordinates (…, 3) as (x', y', z') to patient coordinates (…, 3)."""
+        return np.asarray(points_grid_mm, dtype=np.float64) @ self.axes.T
+
+    def to_grid_mm(self, points_patient_mm: npt.ArrayLike) -> FloatArray:
+        """Patient coordinates (…, 3) to grid-frame coordinates (x', y', z') (…, 3)."""
+        return np.asarray(points_patient_mm, dtype=np.float64) @ self.axes
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -113,6 +135,7 @@ class DoseGrid:
         """True when both grids have the same grid points (within ``tol_mm``)."""
         return (
             self.shape == other.shape
+            and bool(np.allclose(self.axes, other.axes, atol=1e-9))
             and bool(np.allclose(self.x_mm, other.x_mm, atol=tol_mm))
             and bool(np.allclose(self.y_mm, other.y_mm, atol=tol_mm))
             and bool(np.allclose(self.z_mm, other.z_mm, atol=tol_mm))
@@ -122,7 +145,9 @@ class DoseGrid:
         """The same grid carrying another dose array (for sums and EQD2)."""
         if dose_gy.shape != self.dose_gy.shape:
             raise ValueError(f"dose shape {dose_gy.shape} != grid shape {self.dose_gy.shape}")
-        return DoseGrid(dose_gy, self.x_mm, self.y_mm, self.z_mm, self.frame_of_reference_uid)
+        return DoseGrid(
+            dose_gy, self.x_mm, self.y_mm, self.z_mm, self.frame_of_reference_uid, self.axes
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,6 +215,16 @@ class Structure:
 
 @dataclass(frozen=True, eq=False)
 class StructureSet:
+    """The ROIs of one RT Structure Set.
+
+    ``axes`` is the frame the contours are stored in: columns 0, 1 and 2 are
+    the unit vectors (patient coordinates) of the in-plane axes and of the
+    plane normal. Each :class:`ContourPlane`'s ``z_mm`` is the coordinate
+    along column 2 and its polygons are coordinates along columns 0 and 1.
+    The identity (the default) for axial contours; a structure set drawn on
+    a tilted image series has the tilted frame.
+    """
+
     path: Path
     sop_instance_uid: str
     label: str
@@ -197,6 +232,7 @@ class StructureSet:
     structures: tuple[Structure, ...]
     patient: PatientInfo
     findings: tuple[Finding, ...] = ()
+    axes: FloatArray = field(default_factory=lambda: np.eye(3))
 
     def by_name(self, name: str) -> Structure:
         for s in self.structures:
