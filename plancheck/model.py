@@ -282,6 +282,20 @@ class Plan:
 
 
 @dataclass(frozen=True, eq=False)
+class DosePart:
+    """A share of a plan's dose delivered in ``n_fractions`` equal fractions.
+
+    A plan with one fraction group is one part (its whole dose). A plan with
+    several fraction groups is one part per group, when the dose of each
+    group is known (per-group RTDOSEs or BEAM doses); the linear-quadratic
+    conversions are then made per part and added.
+    """
+
+    dose: DoseGrid
+    n_fractions: int
+
+
+@dataclass(frozen=True, eq=False)
 class PlanDose:
     """One plan with the total dose it delivers over all its fractions.
 
@@ -295,6 +309,8 @@ class PlanDose:
     how: str
     dose_uids: tuple[str, ...]
     tps_dvhs: tuple[TpsDvh, ...] = ()
+    parts: tuple[DosePart, ...] | None = None
+    parts_unknown_reason: str | None = None
 
     @property
     def label(self) -> str:
@@ -303,6 +319,20 @@ class PlanDose:
     @property
     def n_fractions(self) -> int | None:
         return self.plan.n_fractions if self.plan is not None else None
+
+    def fraction_parts(self) -> tuple[DosePart, ...]:
+        """The dose as parts of equal fractions, for biological (EQD2/BED) conversions.
+
+        ``parts`` when the loader set them; otherwise the whole dose in
+        ``n_fractions`` fractions. Empty when that is not known (no fraction
+        count, or several fraction groups whose separate doses are not
+        available); ``parts_unknown_reason`` then says why.
+        """
+        if self.parts is not None:
+            return self.parts
+        if self.parts_unknown_reason is not None or self.n_fractions is None:
+            return ()
+        return (DosePart(self.dose, self.n_fractions),)
 
 
 @dataclass(frozen=True, eq=False)
