@@ -28,7 +28,7 @@ _SHAPE_OPTIONS = (
 )
 _SHAPES = ("sphere", "cylinder", "tilted-cylinder", "cone", "ring", "two-part", "two-part-gap")
 _SPINE = ("sib-pass", "sib-cord-fail", "sib-seq-course", "all")
-_REIRRADIATION = ("identity", "translation", "rotation", "rotation-fail", "all")
+_REIRRADIATION = ("identity", "translation", "rotation", "rotation-fail", "deformable", "all")
 
 
 def _floats(text: str, option: str, sizes: tuple[int, ...]) -> tuple[float, ...]:

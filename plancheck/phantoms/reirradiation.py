@@ -65,7 +65,12 @@ Variants (folder ``<name>/prior`` and ``<name>/current``):
   (12.3, -8.7, 25.4) mm): 5.4° about an oblique axis;
 * ``rotation-fail``: as ``rotation``, with the SBRT PTV reaching into the
   epidural space: the cumulative thecal sac near-maximum is above 70 Gy EQD2
-  (α/β 2).
+  (α/β 2);
+* ``deformable``: as ``rotation``, but the registration is a Deformable
+  Spatial Registration (PS3.3 C.20.3) whose vector grid holds the same motion,
+  ``D(r) = T·r - r`` at its nodes (10 mm apart, covering the body); trilinear
+  interpolation reproduces a linear field, so it maps points as ``T`` does,
+  within the float32 precision of the vectors.
 
 Near-maxima (D0.03cc of the current contour stacks, α/β 2 Gy, from 400 000
 random points per ROI and the closed forms; the same in every variant but
@@ -108,13 +113,16 @@ from plancheck.dicom.write import (
     rtstruct_dataset,
     write_dataset,
 )
-from plancheck.dicom.write_registration import spatial_registration_dataset
+from plancheck.dicom.write_registration import (
+    deformable_registration_dataset,
+    spatial_registration_dataset,
+)
 from plancheck.dicom.write_treatment_record import treatment_summary_dataset
 from plancheck.model import ContourPlane, DoseGrid, DoseReference, PatientInfo, Structure
 from plancheck.phantoms.fields import grid_axis
 from plancheck.phantoms.shapes import PlaneLattice
 from plancheck.registration.matrix import MatrixType, apply_matrix, rigid_matrix
-from plancheck.registration.records import RegistrationItem
+from plancheck.registration.records import DeformableItem, RegistrationItem, VectorGrid
 
 __all__ = [
     "VARIANTS",
@@ -125,6 +133,7 @@ __all__ = [
     "current_field_gy",
     "eqd2_gy",
     "prior_field_gy",
+    "vector_grid",
     "write_all_reirradiation",
     "write_reirradiation",
 ]
@@ -136,6 +145,7 @@ VARIANTS: dict[str, str] = {
     "translation": "reirr_translation",
     "rotation": "reirr_rotation",
     "rotation-fail": "reirr_rotation_fail",
+    "deformable": "reirr_deformable",
 }
 # current -> prior (anatomical point in the current CT -> the same point in the prior CT)
 TRANSFORMS: dict[str, FloatArray] = {
@@ -143,7 +153,9 @@ TRANSFORMS: dict[str, FloatArray] = {
     "translation": rigid_matrix((0.0, 0.0, 0.0), (12.0, -9.0, 24.0)),
     "rotation": rigid_matrix((2.0, -3.0, 4.0), (12.3, -8.7, 25.4)),
     "rotation-fail": rigid_matrix((2.0, -3.0, 4.0), (12.3, -8.7, 25.4)),
+    "deformable": rigid_matrix((2.0, -3.0, 4.0), (12.3, -8.7, 25.4)),
 }
+VECTOR_GRID_MM = 10.0  # spacing of the deformable variant's vector grid
 
 PRIOR_FRACTIONS = 10
 PRIOR_PRESCRIPTION_GY = 30.0
@@ -580,7 +592,19 @@ def write_reirradiation(variant: str, out_dir: Path | str) -> ReirradiationPaths
     current_files, _, current_ctx = _write_course(ph, ph.current, current_dir, CURRENT_PLAN_DATE)
     files.extend(current_files)
     registration = None
-    if not ph.same_frame:
+    if ph.variant == "deformable":
+        registration = write_dataset(
+            deformable_registration_dataset(
+                current_ctx,
+                (DeformableItem(1, ph.prior.frame_of_reference_uid, grid=vector_grid(ph)),),
+                sop_instance_uid=derived_uid(ph.seed, "registration"),
+                series_instance_uid=derived_uid(ph.seed, "registration-series"),
+                description="current CT deformed onto the prior CT",
+            ),
+            current_dir / "RE.DEFORMABLE.dcm",
+        )
+        files.append(registration)
+    elif not ph.same_frame:
         items = (
             RegistrationItem(
                 1, ph.current.frame_of_reference_uid, (np.eye(4),), (MatrixType.RIGID,)
@@ -605,6 +629,24 @@ def write_reirradiation(variant: str, out_dir: Path | str) -> ReirradiationPaths
         )
         files.append(registration)
     return ReirradiationPaths(prior_dir, current_dir, tuple(files), registration)
+
+
+def vector_grid(ph: ReirradiationPhantom, spacing_mm: float = VECTOR_GRID_MM) -> VectorGrid:
+    """A vector grid over the current body holding ``D(r) = T·r - r`` (current → prior)."""
+    current = ph.current.dose
+    axes = [
+        grid_axis(float(a[0]) - spacing_mm, float(a[-1]) + spacing_mm, spacing_mm)
+        for a in (current.x_mm, current.y_mm, current.z_mm)
+    ]
+    x, y, z = axes
+    nodes = np.stack(np.meshgrid(z, y, x, indexing="ij")[::-1], axis=-1)  # (z, y, x, 3)
+    vectors = apply_matrix(ph.current_to_prior, nodes) - nodes
+    return VectorGrid(
+        np.array([x[0], y[0], z[0]]),
+        np.eye(3),
+        np.full(3, spacing_mm),
+        vectors.astype(np.float32),
+    )
 
 
 def write_all_reirradiation(out_dir: Path | str) -> dict[str, ReirradiationPaths]:

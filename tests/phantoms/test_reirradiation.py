@@ -31,7 +31,12 @@ from plancheck.phantoms.reirradiation import (
     eqd2_gy,
     write_reirradiation,
 )
-from plancheck.registration import MatrixMapping, find_registration
+from plancheck.registration import (
+    DeformableMapping,
+    MatrixMapping,
+    RegistrationError,
+    find_registration,
+)
 from plancheck.treatment_dates import course_dates, interval_between
 from tests.phantoms.test_spine import near_max, points_in, trilinear
 
@@ -88,6 +93,25 @@ def quaternion_angle_deg(ax: float, ay: float, az: float) -> float:
     # w of the Hamilton product qz * qy * qx with qx=(cos hx, sin hx, 0, 0), ...
     w = np.cos(hx) * np.cos(hy) * np.cos(hz) + np.sin(hx) * np.sin(hy) * np.sin(hz)
     return float(np.degrees(2.0 * np.arccos(abs(w))))
+
+
+def test_deformable_registration_maps_points_as_the_rigid_transform(written):
+    paths = written["deformable"]
+    assert paths.registration is not None and paths.registration.name == "RE.DEFORMABLE.dcm"
+    ph = build_reirradiation("deformable")
+    reg = read_registration(paths.registration)
+    mapping = find_registration(
+        [reg], ph.current.frame_of_reference_uid, ph.prior.frame_of_reference_uid
+    )
+    assert isinstance(mapping, DeformableMapping)
+    # every point of the current dose grid is on the vector grid
+    p = grid_points(ph.current.dose)[::3, ::3, ::3].reshape(-1, 3)
+    # float32 vectors of at most ~50 mm: 1e-5 mm
+    assert np.max(np.abs(mapping.map_points(p) - transform(TRANSFORMS["deformable"], p))) < 1e-5
+    assert np.isnan(mapping.map_points([[0.0, 0.0, 500.0]])).all()
+    # the other way needs the inverse of the deformation: refused
+    with pytest.raises(RegistrationError, match="does not compute"):
+        find_registration([reg], ph.prior.frame_of_reference_uid, ph.current.frame_of_reference_uid)
 
 
 def test_identity_variant_shares_one_frame_and_has_no_registration(written):
