@@ -78,10 +78,11 @@ EXPECTED: dict[str, Outcome] = {
         0, ("roi-in-other-frame-of-reference", "structure-without-volume"), has_volume=False
     ),
     "two-structure-sets": Outcome(0, ("structure-set-without-plan",), same_as_good=True),
+    # a dose without its plan is evaluated with its structure set (physical doses), with a finding
     "dose-references-missing-plan": Outcome(
-        3, ("dose-without-plan",), "which is not in the folder"
+        0, ("plan-missing", "plan-without-dose"), same_as_good=True
     ),
-    "plan-file-missing": Outcome(3, ("dose-without-plan",), "missing: an RT Plan"),
+    "plan-file-missing": Outcome(0, ("plan-missing",), same_as_good=True),
     "dose-of-other-patient": Outcome(0, ("mixed-patients", "patient-mismatch")),
     "two-patients": Outcome(3, ("mixed-patients",), "holds 2 courses", info_exit_code=0),
     "huge-header": Outcome(3, _DOSE_UNUSABLE, "2000 x 2000 x 2000"),
