@@ -103,6 +103,7 @@ def _files(files: dict[str, Any]) -> list[str]:
         ("IMAGE", "other image (not used)"),
         ("OTHER", "other DICOM object (not used)"),
         ("DUPLICATE", "duplicate (not used)"),
+        ("CONFLICT", "conflicting copy (not used)"),
         ("UNREADABLE", "unreadable DICOM file"),
         ("NON_DICOM", "non-DICOM file (ignored)"),
     ]

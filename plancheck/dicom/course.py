@@ -204,7 +204,7 @@ def _related_courses(links: FolderLinks, courses: list[CourseLink]) -> dict[str,
         if not hits:
             hits = set(frames.get(f.frame_of_reference_uid, set()))
         out[path] |= hits
-    for dup in index.duplicates:
+    for dup in (*index.duplicates, *index.conflicts):
         out[str(dup.path)] |= everyone
     for skipped in index.unreadable:
         out[str(skipped.path)] |= everyone  # what it was cannot be known: it could be any course's
@@ -214,12 +214,14 @@ def _related_courses(links: FolderLinks, courses: list[CourseLink]) -> dict[str,
 def no_course_reason(index: FolderIndex, findings: Sequence[Finding]) -> str:
     """One sentence: what the folder holds and why no course could be formed."""
     counts = index.counts()
+    conflicting = {f.kind.value for f in index.conflicts}
     found = ", ".join(
         f"{n} {what}"
         for what, n in (
             ("RTPLAN", counts["RTPLAN"] + counts["RTIONPLAN"]),
             ("RTDOSE", counts["RTDOSE"]),
             ("RTSTRUCT", counts["RTSTRUCT"]),
+            ("files with conflicting copies", counts["CONFLICT"]),
             ("unreadable DICOM files", counts["UNREADABLE"]),
             ("non-DICOM files", counts["NON_DICOM"]),
         )
@@ -227,11 +229,10 @@ def no_course_reason(index: FolderIndex, findings: Sequence[Finding]) -> str:
     )
     errors = [f.message for f in findings if f.severity == Severity.ERROR]
     missing = []
-    if counts["RTPLAN"] + counts["RTIONPLAN"] == 0:
-        missing.append("an RT Plan")
-    if counts["RTDOSE"] == 0:
+    # a dose needs a structure set; its plan is optional (physical doses only without it)
+    if counts["RTDOSE"] == 0 and "RTDOSE" not in conflicting:
         missing.append("an RT Dose")
-    if counts["RTSTRUCT"] == 0:
+    if counts["RTSTRUCT"] == 0 and "RTSTRUCT" not in conflicting:
         missing.append("an RT Structure Set")
     text = f"no plan with its dose and structure set could be formed (found {found})"
     if missing:

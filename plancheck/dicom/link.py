@@ -203,6 +203,10 @@ def link_folder(
             continue
         findings.extend(plan.findings)
         plans[p.sop_instance_uid] = (p, plan, details)
+    for f in index.conflicts:
+        if f.kind.is_plan:
+            broken_plans[f.sop_instance_uid] = f"{f.name} (its copies in the folder differ)"
+    conflicting_sets = {f.sop_instance_uid for f in index.conflicts}
     structure_sets = {s.sop_instance_uid: s for s in index.structure_sets}
 
     def plan_frame(uid: str) -> str | None:
@@ -250,7 +254,9 @@ def link_folder(
         doses = tuple(doses_of.get(uid, ()))
         frames = {plan.frame_of_reference_uid} | {d.header.frame_of_reference_uid for d in doses}
         frames.discard(None)
-        ss, ss_how = _structure_set_of_plan(p, plan, frames, structure_sets, findings)
+        ss, ss_how = _structure_set_of_plan(
+            p, plan, frames, structure_sets, findings, conflicting_sets
+        )
         if ss is not None:
             used_sets.add(ss.sop_instance_uid)
         user_fx = fractions if plan.n_fractions is None else None
@@ -626,8 +632,20 @@ def _structure_set_of_plan(
     frames: set[str | None],
     structure_sets: dict[str, IndexedFile],
     findings: list[Finding],
+    conflicting: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[IndexedFile | None, str | None]:
     label = f"plan {plan.label!r} ({p.name})"
+    if plan.referenced_structure_set_uid in conflicting:
+        findings.append(
+            _note(
+                Severity.ERROR,
+                "plan-without-structure-set",
+                f"{label} references structure set {plan.referenced_structure_set_uid}, whose copies in "
+                "the folder differ; it is not evaluated. Keep the right copy only.",
+                p,
+            )
+        )
+        return None, None
     if len(frames) > 1:
         findings.append(
             _note(

@@ -114,12 +114,12 @@ def _likely(ratio: float, n: int | None) -> str:
     if 0.005 <= ratio <= 0.02:
         hints.append("about 1/100: the grid may hold Gy while DoseUnits says CGY")
     if n is not None and n > 1:
-        if 0.75 * n <= ratio <= 1.35 * n:
+        if 0.7 * n <= ratio <= 1.6 * n:
             hints.append(
                 f"about {n} × (the fraction count): the whole plan may be labelled as one session "
                 "(a *_SESSION DoseSummationType multiplied by the fractions)"
             )
-        if 0.75 / n <= ratio <= 1.35 / n:
+        if 0.6 / n <= ratio <= 1.4 / n:
             hints.append(
                 f"about 1/{n}: the grid may hold one session labelled as the whole plan "
                 "(PLAN or FRACTION instead of FRACTION_SESSION)"

@@ -66,6 +66,10 @@ def describe_folder(links: FolderLinks, *, lenient: bool = False) -> dict[str, A
                 {"file": rel(f.path), "sop_instance_uid": f.sop_instance_uid}
                 for f in index.duplicates
             ],
+            "conflicts": [
+                {"file": rel(f.path), "sop_instance_uid": f.sop_instance_uid}
+                for f in index.conflicts
+            ],
         },
         "plans": [_plan(pl, rel) for pl in links.plans if pl.plan is not None]
         + [
