@@ -300,7 +300,7 @@ class PlanDose:
     """One plan with the total dose it delivers over all its fractions.
 
     ``how`` says which RTDOSE files made the dose ("PLAN dose", "sum of 2 BEAM
-    doses", "FRACTION dose × 7 fractions"); ``dose_uids`` are their SOP
+    doses", "FRACTION_SESSION dose × 7 fractions"); ``dose_uids`` are their SOP
     Instance UIDs.
     """
 
