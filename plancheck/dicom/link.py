@@ -344,9 +344,13 @@ def link_folder(
     for link in links:
         if link.usable and link.structure_set is not None:
             by_set[link.structure_set.sop_instance_uid].append(link)
+    left_out: dict[str, list[PlanLink]] = {}
     if selection.plans:
         everyone = [link for group in by_set.values() for link in group]
         chosen = set(map(id, select_members(everyone, selection.plans)))
+        left_out = {
+            uid: [link for link in group if id(link) not in chosen] for uid, group in by_set.items()
+        }
         by_set = {
             uid: kept
             for uid, group in by_set.items()
@@ -356,9 +360,24 @@ def link_folder(
     courses: list[CourseLink] = []
     for uid, group in sorted(by_set.items(), key=lambda kv: str(structure_sets[kv[0]].path)):
         ordered = sorted(group, key=_plan_order)
+        others = left_out.get(uid, [])
+        note = (
+            (
+                Finding(
+                    Severity.INFO,
+                    "plans-not-evaluated",
+                    f"plan{'s' if len(others) > 1 else ''} {', '.join(repr(o.label) for o in others)} on "
+                    f"structure set {structure_sets[uid].name} {'are' if len(others) > 1 else 'is'} not "
+                    "evaluated: --plan chose the others",
+                    others[0].finding_path,
+                ),
+            )
+            if others
+            else ()
+        )
         for grouped in group_plans(ordered, selection, all_uids):
             members = tuple(m for m in ordered if any(m is g for g in grouped.members))
-            courses.append(CourseLink(structure_sets[uid], members, grouped.findings))
+            courses.append(CourseLink(structure_sets[uid], members, (*grouped.findings, *note)))
     return FolderLinks(
         index, tuple(links), tuple(courses), headers, tuple(unlinked), unused_sets, tuple(findings)
     )

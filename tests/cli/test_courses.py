@@ -82,7 +82,9 @@ def test_plans_chosen_or_summed_by_the_user(tmp_path: Path) -> None:
     folder = _folder(tmp_path / "set", {"IMRT": 31.0, "VMAT": 32.0})
     out = tmp_path / "dvh.json"
     assert run("dvh", str(folder), "--plan", "VMAT", "--format", "json", "-o", str(out)).exit_code == 0
-    assert _mean(json.loads(out.read_text())) == 32.0
+    doc = json.loads(out.read_text())
+    assert _mean(doc) == 32.0
+    assert "plans-not-evaluated" in {f["code"] for f in doc["findings"]}
     result = run("dvh", str(folder), "--course", "all", "--format", "json", "-o", str(out))
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
