@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from plancheck.dicom.course import load_courses
+from plancheck.dicom.course import load_courses, load_folder
 from plancheck.dicom.discover import index_folder
 from plancheck.dicom.grouping import CourseSelection
 from plancheck.errors import CourseError
@@ -185,3 +185,30 @@ def test_a_missing_predecessor_is_reported(tmp_path: Path) -> None:
     _plan(tmp_path, "BOOST", ss, fractions=2, rx=8.0, related=[(b.uid("absent"), "PREDECESSOR")])
     (note,) = _findings(tmp_path)["related-plan-missing"]
     assert "is not in the folder" in note and note.startswith(Severity.WARNING.value)
+
+
+def test_a_course_that_loses_a_plan_is_not_evaluated(tmp_path: Path) -> None:
+    """The boost's dose is stored in cGy but labelled GY: implausible, so the SIB is not evaluated alone."""
+    ss = _ss(tmp_path)
+    sib = _plan(tmp_path, "SIB", ss, fractions=10, rx=40.0)
+    boost = b.uid("plan BOOST")
+    b.write(
+        b.rtplan(
+            sop_uid=boost,
+            label="BOOST",
+            structure_set_uid=ss,
+            fractions=(2,),
+            prescription_gy=8.0,
+            related=[(sib, "PREDECESSOR")],
+        ),
+        tmp_path / "rp_BOOST.dcm",
+    )
+    spec = b.DoseSpec(stored_gy=np.full(SHAPE, 816.0), sop_uid=b.uid("dose BOOST"), plan_uid=boost)
+    b.write(b.rtdose(spec), tmp_path / "rd_BOOST.dcm")
+    loaded = load_folder(index_folder(tmp_path))
+    assert not loaded.courses
+    codes = {f.code: f for f in loaded.all_findings}
+    assert "dose-implausible" in codes and codes["course-incomplete"].severity == Severity.ERROR
+    assert "--plan" in codes["course-incomplete"].message
+    # the user can still evaluate the SIB plan alone
+    assert _courses(tmp_path, CourseSelection(plans=("SIB",))) == [["SIB"]]
