@@ -402,3 +402,19 @@ def test_raystation_uses_the_plan_dose_and_reports_the_patient_ids() -> None:
 def test_folders_without_a_course(name: str, reason: str) -> None:
     with pytest.raises(CourseError, match=reason):
         load_courses(index_folder(data_set(name)))
+
+
+def test_the_plans_fraction_count_wins_over_the_option(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, structure_set_uid=_ss(tmp_path), fractions=(10,))
+    _dose(tmp_path, "rd.dcm", _field(0), plan_uid=plan)
+    loaded = load_courses(index_folder(tmp_path), fractions=5)
+    assert loaded.courses[0].plans[0].n_fractions == 10
+    assert "fractions-option-ignored" in _codes(loaded)
+
+
+def test_a_dose_without_its_plan_and_two_structure_sets_is_not_guessed(tmp_path: Path) -> None:
+    _ss(tmp_path, "rs1.dcm", label="ONE")
+    _ss(tmp_path, "rs2.dcm", label="TWO")
+    _dose(tmp_path, "rd.dcm", _field(0))
+    loaded = load_folder(index_folder(tmp_path))
+    assert not loaded.courses and "dose-structure-set-ambiguous" in _codes(loaded)
