@@ -201,7 +201,7 @@ def nelms_blocks(with_dicompyler: bool) -> tuple[dict[str, str], dict[str, bool]
             )
         text = (
             "A: analytical (Nelms et al. 2015), P: plancheck at its defaults; "
-            "volumes in cc, doses in cGy (one fraction, the grid as stored); "
+            "volumes in cc, doses in cGy (the grid as stored); "
             "Δ% = 100 (P − A) / A.\n\n" + _table(head, trows)
         )
         if test == 2:

@@ -76,7 +76,7 @@ def _found_plans(plans: Sequence[PlanDose]) -> list[FoundPlan]:
         if p.plan is not None:
             found.append(FoundPlan.from_plan(p.plan))
         else:
-            found.append(FoundPlan(p.label, None, ()))
+            found.append(FoundPlan(p.label, p.n_fractions, ()))  # a dose without its plan: --fractions
     return found
 
 

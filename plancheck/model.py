@@ -300,7 +300,7 @@ class PlanDose:
     """One plan with the total dose it delivers over all its fractions.
 
     ``how`` says which RTDOSE files made the dose ("PLAN dose", "sum of 2 BEAM
-    doses", "FRACTION dose × 7 fractions"); ``dose_uids`` are their SOP
+    doses", "FRACTION_SESSION dose × 7 fractions"); ``dose_uids`` are their SOP
     Instance UIDs.
     """
 
@@ -318,7 +318,12 @@ class PlanDose:
 
     @property
     def n_fractions(self) -> int | None:
-        return self.plan.n_fractions if self.plan is not None else None
+        """The plan's fraction count; without a plan, that of its one part (``--fractions``)."""
+        if self.plan is not None:
+            return self.plan.n_fractions
+        if self.parts is not None and len(self.parts) == 1:
+            return self.parts[0].n_fractions
+        return None
 
     def fraction_parts(self) -> tuple[DosePart, ...]:
         """The dose as parts of equal fractions, for biological (EQD2/BED) conversions.

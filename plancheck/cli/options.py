@@ -65,3 +65,31 @@ def strict_option(f: F) -> F:
         help="Refuse inputs with any warning (skipped contours, links by frame of reference, "
         "mismatched patient IDs, ...) instead of recording them as findings.",
     )(f)
+
+
+def course_options(f: F) -> F:
+    """``--plan`` (repeatable), ``--course`` and ``--fractions``: which plans are evaluated, and how."""
+    f = click.option(
+        "--fractions",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Fraction count for doses without their plan (and plans that state none): needed "
+        "for EQD2/BED, and for a single-session (*_SESSION) dose.",
+    )(f)
+    f = click.option(
+        "--course",
+        "course_mode",
+        type=click.Choice(["auto", "all"]),
+        default="auto",
+        show_default=True,
+        help="auto: plans on one structure set are summed only when they complement each other "
+        "(a sequential boost); alternatives are evaluated separately. all: sum every plan of "
+        "each structure set.",
+    )(f)
+    return click.option(
+        "--plan",
+        "plans",
+        multiple=True,
+        help="Evaluate only this plan (label, SOP Instance UID or file name); repeat it to sum "
+        "several plans as one course.",
+    )(f)

@@ -145,10 +145,11 @@ def _floats(text: str, option: str, sizes: tuple[int, ...]) -> tuple[float, ...]
 )
 @click.option(
     "--summation",
-    type=click.Choice(["PLAN", "FRACTION"]),
+    type=click.Choice(["PLAN", "FRACTION", "FRACTION_SESSION"]),
     default="PLAN",
     show_default=True,
-    help="DoseSummationType of the RTDOSE.",
+    help="DoseSummationType of the RTDOSE: PLAN and FRACTION store the whole plan, "
+    "FRACTION_SESSION one session (PS3.3 C.8.8.3).",
 )
 @click.option("--fractions", type=int, default=1, show_default=True, help="Fractions of the plan.")
 @click.option(

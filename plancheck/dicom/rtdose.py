@@ -50,14 +50,16 @@ from plancheck.errors import DicomReadError, UnsupportedDataError
 from plancheck.model import DoseGrid, Finding, PatientInfo, RtDose, Severity
 
 __all__ = [
-    "MAX_PIXEL_BYTES",
+    "MAX_VOXELS",
     "DoseHeader",
     "dose_header_from_dataset",
     "read_rtdose",
     "rtdose_from_dataset",
 ]
 
-MAX_PIXEL_BYTES = 2 * 1024**3  # larger dose grids are refused before allocation
+# larger dose grids are refused from their header, before any pixel is read, whatever the bit
+# depth: 512 Mi voxels are 2 GiB as float32 (a 512 x 512 x 300 grid has 79 Mi)
+MAX_VOXELS = 512 * 1024**2
 DIRECTION_TOLERANCE = 1e-4  # |direction cosine| off 0 or 1 by more than this is oblique
 POSITION_TOLERANCE_MM = 1e-3  # an absolute GridFrameOffsetVector starts at the IPP z within this
 
@@ -242,7 +244,7 @@ def dose_header_from_dataset(ds: Dataset, *, path: Path | None = None) -> DoseHe
         When a required attribute is missing or inconsistent.
     UnsupportedDataError
         For relative dose, an unsupported pixel format, an oblique grid, or a
-        grid larger than :data:`MAX_PIXEL_BYTES`.
+        grid of more than :data:`MAX_VOXELS` voxels.
     """
     path = dataset_path(ds, path)
     notes: list[Finding] = []
@@ -347,11 +349,12 @@ def _header(ds: Dataset, path: Path | None, notes: list[Finding]) -> DoseHeader:
     representation = f.integer("PixelRepresentation") or 0
     if representation not in (0, 1):
         raise DicomReadError(f"PixelRepresentation is {representation}, not 0 or 1", path=path)
-    n_bytes = rows * columns * frames * (bits // 8)
-    if n_bytes > MAX_PIXEL_BYTES:
+    n_voxels = rows * columns * frames
+    n_bytes = n_voxels * (bits // 8)
+    if n_voxels > MAX_VOXELS:
         raise UnsupportedDataError(
-            f"the header promises a grid of {columns} x {rows} x {frames} voxels at {bits} bits "
-            f"({n_bytes / 1024**3:.1f} GiB), more than plancheck reads ({MAX_PIXEL_BYTES / 1024**3:.0f} GiB)",
+            f"the header promises a grid of {columns} x {rows} x {frames} = {n_voxels:,} voxels "
+            f"({bits} bits), more than plancheck reads ({MAX_VOXELS:,} voxels)",
             path=path,
             hint="Check the header, or export the dose on a coarser grid.",
         )

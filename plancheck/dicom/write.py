@@ -47,6 +47,7 @@ __all__ = [
     "RT_STRUCTURE_SET_STORAGE",
     "DicomContext",
     "Orientation",
+    "WrittenSummation",
     "derived_uid",
     "format_ds",
     "rtdose_dataset",
@@ -60,6 +61,9 @@ RT_DOSE_STORAGE = "1.2.840.10008.5.1.4.1.1.481.2"
 RT_PLAN_STORAGE = "1.2.840.10008.5.1.4.1.1.481.5"
 
 Orientation = Literal["HFS", "FFS", "HFP", "FFP"]
+# DoseSummationTypes the writer produces (PS3.3 C.8.8.3): PLAN and FRACTION hold the whole plan
+# (FRACTION: the whole of its one fraction group), FRACTION_SESSION one session of it
+WrittenSummation = Literal["PLAN", "FRACTION", "FRACTION_SESSION"]
 ORIENTATIONS: dict[str, tuple[int, int, int, int, int, int]] = {
     "HFS": (1, 0, 0, 0, 1, 0),
     "FFS": (-1, 0, 0, 0, 1, 0),
@@ -240,12 +244,16 @@ def rtplan_dataset(
     approval_status: str = "APPROVED",
     patient_position: Orientation = "HFS",
     series_number: int = 2,
+    related_plans: Sequence[tuple[str, str]] = (),
 ) -> Dataset:
     """An RT Plan: label, one fraction group, prescriptions, approval, setup.
 
-    The plan has no beams (``NumberOfBeams`` 0): its dose comes as a PLAN (or
-    FRACTION) RTDOSE. ``TargetPrescriptionDose`` is the dose of the whole plan
-    (all fractions), in Gy.
+    The plan has no beams (``NumberOfBeams`` 0): its dose comes as a PLAN,
+    FRACTION or FRACTION_SESSION RTDOSE. ``TargetPrescriptionDose`` is the
+    dose of the whole plan (all fractions), in Gy. ``related_plans`` are
+    (SOP Instance UID, RTPlanRelationship) pairs written to the
+    ReferencedRTPlanSequence (PS3.3 C.8.8.9), e.g. a sequential boost naming
+    the main plan as its PREDECESSOR.
     """
     ds = _base(
         ctx, RT_PLAN_STORAGE, sop_instance_uid, series_instance_uid, "RTPLAN", series_number, label
@@ -262,6 +270,15 @@ def rtplan_dataset(
     ref_ss.ReferencedSOPClassUID = RT_STRUCTURE_SET_STORAGE
     ref_ss.ReferencedSOPInstanceUID = referenced_structure_set_uid
     ds.ReferencedStructureSetSequence = DicomSequence([ref_ss])
+    if related_plans:
+        items = []
+        for uid, relationship in related_plans:
+            item = Dataset()
+            item.ReferencedSOPClassUID = RT_PLAN_STORAGE
+            item.ReferencedSOPInstanceUID = uid
+            item.RTPlanRelationship = relationship
+            items.append(item)
+        ds.ReferencedRTPlanSequence = DicomSequence(items)
     refs: list[Dataset] = []
     for r in dose_references:
         item = Dataset()
@@ -315,12 +332,17 @@ def rtdose_dataset(
     orientation: Orientation = "HFS",
     bits: Literal[16, 32] = 32,
     frame_offsets: Literal["relative", "absolute"] = "relative",
-    summation_type: Literal["PLAN", "FRACTION"] = "PLAN",
+    summation_type: WrittenSummation = "PLAN",
     referenced_fraction_group: int = 1,
     comment: str = "",
     series_number: int = 3,
 ) -> Dataset:
-    """An RT Dose holding ``grid.dose_gy`` (Gy, as given: per fraction for FRACTION).
+    """An RT Dose holding ``grid.dose_gy`` (Gy, as given: one session for FRACTION_SESSION).
+
+    ``summation_type`` only labels the grid (PS3.3 C.8.8.3): PLAN and
+    FRACTION hold the whole plan (FRACTION: the whole of its one fraction
+    group), FRACTION_SESSION one session of it; the caller passes the dose
+    that label means.
 
     ``grid`` has ascending axes and dose indexed (z, y, x); it is flipped into
     the storage order of ``orientation``. The stored integers are
@@ -410,7 +432,7 @@ def rtdose_dataset(
         ref = Dataset()
         ref.ReferencedSOPClassUID = RT_PLAN_STORAGE
         ref.ReferencedSOPInstanceUID = referenced_plan_uid
-        if summation_type == "FRACTION":
+        if summation_type in ("FRACTION", "FRACTION_SESSION"):
             fg = Dataset()
             fg.ReferencedFractionGroupNumber = referenced_fraction_group
             ref.ReferencedFractionGroupSequence = DicomSequence([fg])

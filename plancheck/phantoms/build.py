@@ -5,8 +5,8 @@
 >>> case.truth("Sphere").dose_at_percent_gy(95)                 # doctest: +SKIP
 
 A case is one folder holding ``RS.*.dcm`` (the ROIs), ``RP.*.dcm`` (one plan
-with its fraction count and prescription), ``RD.*.dcm`` (the dose, PLAN or
-FRACTION) and ``truth.json``: the exact volume, mean, minimum, maximum,
+with its fraction count and prescription), ``RD.*.dcm`` (the dose: PLAN or
+FRACTION, the whole plan; or FRACTION_SESSION, one session) and ``truth.json``: the exact volume, mean, minimum, maximum,
 D-metrics and a sampled cumulative DVH of every ROI as contoured (see
 :mod:`plancheck.phantoms.truth`), for half and for no end caps, and the part of
 each ROI inside the dose grid's voxel cells.
@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from plancheck.dicom.write import ORIENTATIONS, Orientation
+from plancheck.dicom.write import ORIENTATIONS, Orientation, WrittenSummation
 from plancheck.model import DoseGrid, DoseReference, EndCaps, PatientInfo, Structure
 from plancheck.phantoms.fields import (
     GRADIENT_DIRECTIONS,
@@ -105,7 +105,8 @@ class PhantomSpec:
     orientation, bits, frame_offsets, summation_type
         How the RTDOSE is written (see :mod:`plancheck.dicom.write`).
     n_fractions : int
-        Fraction count of the plan (FRACTION doses store total / n).
+        Fraction count of the plan (FRACTION_SESSION doses store total / n;
+        PLAN and FRACTION doses the whole plan).
     prescription_gy : float, optional
         Target prescription of the plan (whole plan); default: the dose at
         the first ROI's centre.
@@ -124,7 +125,7 @@ class PhantomSpec:
     orientation: Orientation = "HFS"
     bits: Literal[16, 32] = 32
     frame_offsets: Literal["relative", "absolute"] = "relative"
-    summation_type: Literal["PLAN", "FRACTION"] = "PLAN"
+    summation_type: WrittenSummation = "PLAN"
     n_fractions: int = 1
     prescription_gy: float | None = None
     plan_label: str = ""

@@ -17,6 +17,7 @@ import numpy as np
 from plancheck.dicom.write import (
     DicomContext,
     Orientation,
+    WrittenSummation,
     derived_uid,
     rtdose_dataset,
     rtplan_dataset,
@@ -32,8 +33,12 @@ __all__ = ["PlanDoseSpec", "RtSetPaths", "RtSetUids", "set_uids", "write_rt_set"
 class PlanDoseSpec:
     """One plan of a set and the dose it delivers over all its fractions.
 
-    ``dose`` is the total plan dose in Gy (ascending axes). With
-    ``summation_type="FRACTION"`` the RTDOSE stores ``dose / n_fractions``.
+    ``dose`` is the whole plan's dose in Gy (ascending axes). PLAN and
+    FRACTION RTDOSEs store it as it is (FRACTION: the whole of the plan's one
+    fraction group, PS3.3 C.8.8.3); a FRACTION_SESSION RTDOSE stores one
+    session, ``dose / n_fractions``. ``relations`` are (index of another plan
+    of the set, RTPlanRelationship) pairs, written to the plan's
+    ReferencedRTPlanSequence.
     """
 
     label: str
@@ -43,9 +48,10 @@ class PlanDoseSpec:
     name: str = ""
     description: str = ""
     approval_status: str = "APPROVED"
-    summation_type: Literal["PLAN", "FRACTION"] = "PLAN"
+    summation_type: WrittenSummation = "PLAN"
     bits: Literal[16, 32] = 32
     frame_offsets: Literal["relative", "absolute"] = "relative"
+    relations: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,9 +136,11 @@ def write_rt_set(
             approval_status=p.approval_status,
             patient_position=orientation,
             series_number=2 + 2 * k,
+            related_plans=tuple((uids.plans[j], rel) for j, rel in p.relations),
         )
         total = p.dose
-        stored = total.dose_gy / p.n_fractions if p.summation_type == "FRACTION" else total.dose_gy
+        session = p.summation_type == "FRACTION_SESSION"
+        stored = total.dose_gy / p.n_fractions if session else total.dose_gy
         grid = DoseGrid(
             np.asarray(stored, dtype=np.float64),
             total.x_mm,
