@@ -26,6 +26,7 @@ from plancheck.dvh.engine import DvhSettings, dvh_from_sampling, sample_structur
 from plancheck.dvh.metric import PHYSICAL, DoseQuantity, Metric, parse_metric
 from plancheck.dvh.values import metric_value
 from plancheck.errors import CourseError, MetricUndefinedError
+from plancheck.geometry.placement import place_structure_set
 from plancheck.model import Course, DoseGrid, Dvh, Finding, PlanDose, Severity, Structure
 
 __all__ = [
@@ -164,11 +165,18 @@ def compute_dvh_report(
             continue
         grids[q] = grid
         findings.extend(grid_findings)
-    spacing = nominal_spacing_mm(course)
     results = []
     geometry = grids[PHYSICAL]
+    # contours in the grid's frame, slabs on the structure set's plane lattice
+    placement = place_structure_set(course.structure_set, geometry)
     for structure in structures:
-        sampling = sample_structure(structure, geometry, settings, spacing)
+        sampling = sample_structure(
+            placement.place(structure),
+            geometry,
+            settings,
+            placement.nominal_spacing_mm,
+            placement.lattice,
+        )
         dvhs = {q: dvh_from_sampling(sampling, g, settings) for q, g in grids.items()}
         physical = dvhs[PHYSICAL]
         values = metric_results(parsed, dvhs, prescription_gy, grid_errors)

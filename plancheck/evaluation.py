@@ -25,8 +25,8 @@ from plancheck.dose.course_sum import sum_course
 from plancheck.dvh.engine import DvhSettings, StructureSampling, dvh_from_sampling, sample_structure
 from plancheck.dvh.metric import PHYSICAL, DoseQuantity
 from plancheck.dvh.values import metric_value
-from plancheck.dvh_report import nominal_spacing_mm
 from plancheck.errors import CourseError, MetricUndefinedError
+from plancheck.geometry.placement import place_structure_set
 from plancheck.model import Course, DoseGrid, Dvh, Finding, PlanDose, Severity, Structure
 from plancheck.protocol.derive import build_structure
 from plancheck.protocol.evaluate import MetricRequest, ProtocolResult, evaluate_protocol
@@ -98,7 +98,8 @@ class _DoseEngine:
         self.single_plan = single_plan
         self.grid = plans[0].dose
         self.rois = {s.name: s for s in course.structure_set.structures}
-        self.spacing = nominal_spacing_mm(course)
+        # contours in the grid's frame, slabs on the structure set's plane lattice
+        self.placement = place_structure_set(course.structure_set, self.grid)
         self._structures: dict[str, Structure] = {}
         self._samplings: dict[str, StructureSampling | None] = {}
         self._doses: dict[tuple[tuple[str, ...], DoseQuantity], DoseGrid] = {}
@@ -115,7 +116,10 @@ class _DoseEngine:
 
     def structure(self, match: StructureMatch) -> Structure:
         if match.key not in self._structures:
-            self._structures[match.key] = build_structure(match, self.rois, self.settings.end_caps)
+            built = build_structure(
+                match, self.rois, self.settings.end_caps, self.placement.contour_lattice
+            )
+            self._structures[match.key] = self.placement.place(built)
         return self._structures[match.key]
 
     def dose(self, plans: tuple[PlanDose, ...], quantity: DoseQuantity) -> DoseGrid:
@@ -134,7 +138,13 @@ class _DoseEngine:
             return self._dvhs[key].dvh
         structure = self.structure(match)
         if match.key not in self._samplings:
-            self._samplings[match.key] = sample_structure(structure, self.grid, self.settings, self.spacing)
+            self._samplings[match.key] = sample_structure(
+                structure,
+                self.grid,
+                self.settings,
+                self.placement.nominal_spacing_mm,
+                self.placement.lattice,
+            )
             self._note_geometry(match, structure)
         try:
             grid = self.dose(plans, quantity)

@@ -370,11 +370,17 @@ def build_phantom(spec: PhantomSpec) -> PhantomBuild:
     covered = all(c[0] <= b[0] and b[1] <= c[1] for c, b in zip(cells, bounds, strict=True))
     truths: dict[tuple[str, EndCaps], PhantomTruth] = {}
     in_grid: dict[tuple[str, EndCaps], PhantomTruth] = {}
+    set_planes = [p.z_mm for s in structures for p in s.planes]  # the structure set's planes
     for roi, s in zip(spec.rois, structures, strict=True):
         ideal = roi.shape.ideal_volume_mm3() / 1000.0
         for caps in EndCaps:
             t = compute_truth(
-                s, spec.field, caps, ideal_volume_cc=ideal, nominal_spacing_mm=spacing[0]
+                s,
+                spec.field,
+                caps,
+                ideal_volume_cc=ideal,
+                nominal_spacing_mm=spacing[0],
+                lattice_mm=set_planes,
             )
             truths[(roi.name, caps)] = t
             in_grid[(roi.name, caps)] = (
@@ -387,6 +393,7 @@ def build_phantom(spec: PhantomSpec) -> PhantomBuild:
                     ideal_volume_cc=None,
                     nominal_spacing_mm=spacing[0],
                     box_mm=cells,
+                    lattice_mm=set_planes,
                 )
             )
     return PhantomBuild(spec, structures, dose, cells, truths, in_grid)
