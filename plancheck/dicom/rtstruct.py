@@ -44,6 +44,7 @@ from plancheck.dicom._read import Fields, capture_warnings, dataset_path, read_d
 from plancheck.dicom.kinds import RT_STRUCTURE_SET_STORAGE
 from plancheck.errors import DicomReadError
 from plancheck.geometry.frames import contour_frame, describe_frame, newell_normal
+from plancheck.geometry.lattice import skipped_planes, structure_set_lattice
 from plancheck.model import ContourPlane, Finding, Severity, Structure, StructureSet
 
 __all__ = [
@@ -205,6 +206,7 @@ def _structure_set(
             )
         )
     structures = tuple(_structure(r, axes, tolerance, name, path) for r in read)
+    structures = _note_skipped_planes(structures, axes, name, path, notes)
     return StructureSet(
         path=path if path is not None else Path(""),
         sop_instance_uid=f.required_text("SOPInstanceUID"),
@@ -214,6 +216,57 @@ def _structure_set(
         patient=f.patient(),
         axes=axes,
     )
+
+
+def _note_skipped_planes(
+    structures: tuple[Structure, ...],
+    axes: npt.NDArray[np.float64],
+    set_name: str,
+    path: Path | None,
+    notes: list[Finding],
+) -> tuple[Structure, ...]:
+    """A finding on each ROI that skips planes of the structure set's lattice."""
+    positions = [p.z_mm for s in structures for p in s.planes]
+    lattice = structure_set_lattice(structures)
+    where = "z = " if np.array_equal(axes, np.eye(3)) else ""
+    unit = " mm" if where else " mm along the contour normal"
+    if lattice is None:
+        if len({round(z, 2) for z in positions}) > 2:
+            steps = np.diff(np.unique(np.round(positions, 2)))
+            notes.append(
+                _note(
+                    Severity.WARNING,
+                    "structure-set-irregular-planes",
+                    f"{set_name}: the ROIs' contour planes do not share one slice spacing (steps "
+                    f"from {steps.min():g} to {steps.max():g} mm), so which slices an ROI skips is "
+                    "unknown; each ROI's slabs follow its own planes",
+                    path,
+                )
+            )
+        return structures
+    spacing = lattice.spacing_mm
+    out = []
+    for s in structures:
+        skips = skipped_planes([p.z_mm for p in s.planes], lattice)
+        if not skips:
+            out.append(s)
+            continue
+        n = sum(k.n_planes for k in skips)
+        listed = "; ".join(
+            f"{k.n_planes} between {where}{k.below_mm:g} and {k.above_mm:g}{unit}" for k in skips[:4]
+        )
+        more = f"; and {len(skips) - 4} more gaps" if len(skips) > 4 else ""
+        finding = _note(
+            Severity.WARNING,
+            "roi-skips-planes",
+            f"{set_name}: ROI {s.roi_number} {s.name!r} is not contoured on {n} of the structure "
+            f"set's planes between its first and last ({listed}{more}); it is computed as "
+            f"{len(skips) + 1} separate parts, each contour a slab of its slice "
+            f"({spacing:g} mm spacing), with the end caps at each part's ends",
+            path,
+        )
+        out.append(replace(s, findings=(*s.findings, finding)))
+    return tuple(out)
 
 
 def _frame_of_reference(

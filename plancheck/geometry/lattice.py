@@ -13,11 +13,13 @@ parts, each a run of consecutive lattice planes (see
   structures one above the other, with nothing between them). An ROI across a
   hole is in two parts; a step twice its neighbours (one slice no ROI has) or
   a change of slice thickness (2.5 mm -> 5 mm) is not a hole.
-* A lattice whose steps are not of one family (a step shorter than
-  :data:`MIN_STEP_FRACTION` of the median step: ROIs contoured on the slices of
-  different image series, or stray planes) cannot tell which slices an ROI
-  skips. :func:`structure_set_lattice` then returns ``None`` and each ROI's
-  slabs follow its own planes, as if it had no skipped slices.
+* A lattice whose steps do not look like image slices (a step shorter than
+  :data:`MIN_STEP_FRACTION` of the median step, or steps that change length
+  more often than a few times: ROIs contoured on the slices of different
+  image series, or stray planes) cannot tell which slices an ROI skips. When
+  some ROI would then skip lattice planes, :func:`structure_set_lattice`
+  returns ``None`` and each ROI's slabs follow its own planes, as if it had no
+  skipped slices.
 """
 
 from __future__ import annotations
@@ -128,24 +130,39 @@ def lattice_from_positions(z_mm: npt.ArrayLike) -> PlaneLattice | None:
     return PlaneLattice(z, holes)
 
 
-def _regular(lattice: PlaneLattice) -> bool:
+def _slice_like(lattice: PlaneLattice) -> bool:
+    """True when the steps look like the slices of one image series (see the module notes)."""
     steps = np.diff(lattice.z_mm)
     if steps.size < 2:
         return True
-    return bool(steps.min() >= MIN_STEP_FRACTION * float(np.median(steps)))
+    if steps.min() < MIN_STEP_FRACTION * float(np.median(steps)):
+        return False
+    changes = np.abs(np.diff(steps)) > LATTICE_MERGE_MM + 0.01 * steps[1:]
+    return int(np.count_nonzero(changes)) <= 2 + steps.size // 10
 
 
 def regular_lattice(z_mm: npt.ArrayLike) -> PlaneLattice | None:
-    """The lattice of these positions; None when there are none or they share no lattice."""
+    """The lattice of these positions; None when there are none or they do not look like slices."""
     lattice = lattice_from_positions(z_mm)
-    if lattice is None or not _regular(lattice):
+    if lattice is None or not _slice_like(lattice):
         return None
     return lattice
 
 
 def structure_set_lattice(structures: Iterable[Structure]) -> PlaneLattice | None:
-    """The lattice of all ROIs' planes; None when there are none or they share no lattice."""
-    return regular_lattice([p.z_mm for s in structures for p in s.planes])
+    """The lattice of all ROIs' planes; None when there are none or it cannot be trusted.
+
+    A lattice whose steps do not look like slices is still used when no ROI
+    skips any of its planes (it then changes nothing but the end caps' size).
+    """
+    structures = tuple(structures)
+    lattice = lattice_from_positions([p.z_mm for s in structures for p in s.planes])
+    if lattice is None or _slice_like(lattice):
+        return lattice
+    for s in structures:
+        if skipped_planes([p.z_mm for p in s.planes], lattice):
+            return None
+    return lattice
 
 
 @dataclass(frozen=True)

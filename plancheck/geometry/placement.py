@@ -22,7 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from plancheck.geometry.frames import FrameMapping, frame_mapping
-from plancheck.geometry.lattice import PlaneLattice, regular_lattice
+from plancheck.geometry.lattice import (
+    PlaneLattice,
+    lattice_from_positions,
+    structure_set_lattice,
+)
 from plancheck.model import DoseGrid, Structure, StructureSet
 
 __all__ = ["StructurePlacement", "place_structure_set"]
@@ -53,12 +57,12 @@ def place_structure_set(ss: StructureSet, grid: DoseGrid) -> StructurePlacement:
     mapping = frame_mapping(
         ss.axes, ss.structures, grid, label=f"structure set {ss.label!r}", path=ss.path
     )
-    positions = np.array([p.z_mm for s in ss.structures for p in s.planes], dtype=np.float64)
-    contour_lattice = regular_lattice(positions)
-    if mapping.is_identity:
+    contour_lattice = structure_set_lattice(ss.structures)
+    if mapping.is_identity or contour_lattice is None:
         lattice = contour_lattice
     else:
-        lattice = regular_lattice(mapping.rotation[2, 2] * positions + mapping.z_offset_mm)
+        mapped = mapping.rotation[2, 2] * contour_lattice.z_mm + mapping.z_offset_mm
+        lattice = lattice_from_positions(mapped)
     nominal = _median_plane_gap(ss)
     if lattice is not None and lattice.spacing_mm is not None:
         nominal = lattice.spacing_mm
