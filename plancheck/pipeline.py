@@ -17,7 +17,7 @@ __all__ = ["load_courses_from", "load_single_course"]
 
 
 def load_courses_from(
-    plan_dir: Path, end_caps: EndCaps = EndCaps.HALF, lenient: bool = False
+    plan_dir: Path, end_caps: EndCaps = EndCaps.AUTO, lenient: bool = False
 ) -> tuple[tuple[Course, ...], tuple[Finding, ...]]:
     """All courses in ``plan_dir`` and the folder-level findings."""
     from plancheck.dicom.course import load_courses
@@ -29,7 +29,7 @@ def load_courses_from(
 
 
 def load_single_course(
-    plan_dir: Path, end_caps: EndCaps = EndCaps.HALF, *, strict: bool = False, lenient: bool = False
+    plan_dir: Path, end_caps: EndCaps = EndCaps.AUTO, *, strict: bool = False, lenient: bool = False
 ) -> Course:
     """The one course in ``plan_dir``, with the folder's findings attached.
 
@@ -83,7 +83,7 @@ def evaluate_plan(
     *,
     aliases: Path | None = None,
     plan_label: str | None = None,
-    end_caps: str | EndCaps = EndCaps.HALF,
+    end_caps: str | EndCaps = EndCaps.AUTO,
     curves: bool = True,
     strict: bool = False,
     lenient: bool = False,

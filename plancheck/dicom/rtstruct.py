@@ -215,6 +215,8 @@ def _structure_set(
         structures=structures,
         patient=f.patient(),
         axes=axes,
+        manufacturer=f.text("Manufacturer"),
+        manufacturer_model=f.text("ManufacturerModelName"),
     )
 
 
