@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from plancheck.errors import UnsupportedDataError
 from plancheck.geometry.frames import FrameMapping, frame_mapping
 from plancheck.geometry.lattice import (
     PlaneLattice,
@@ -52,7 +53,8 @@ def place_structure_set(ss: StructureSet, grid: DoseGrid) -> StructurePlacement:
     Raises
     ------
     UnsupportedDataError
-        When the contour planes are not parallel to the grid's frames.
+        When the contour planes are not parallel to the grid's frames, or all
+        contours lie on one plane (no slice thickness is known).
     """
     mapping = frame_mapping(
         ss.axes, ss.structures, grid, label=f"structure set {ss.label!r}", path=ss.path
@@ -66,6 +68,13 @@ def place_structure_set(ss: StructureSet, grid: DoseGrid) -> StructurePlacement:
     nominal = _median_plane_gap(ss)
     if lattice is not None and lattice.spacing_mm is not None:
         nominal = lattice.spacing_mm
+    if nominal is None and any(s.planes for s in ss.structures):
+        raise UnsupportedDataError(
+            f"every contour of structure set {ss.label!r} lies on one plane, so the thickness "
+            "of its slice (and so any volume) is unknown",
+            path=ss.path,
+            hint="Export the structure set with the contours of all slices.",
+        )
     return StructurePlacement(mapping, contour_lattice, lattice, nominal)
 
 
