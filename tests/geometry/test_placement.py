@@ -82,3 +82,22 @@ def test_contours_tilted_against_the_grid_are_refused_by_how_far_they_lie_off() 
 def test_a_structure_set_on_a_single_plane_has_no_slice_thickness() -> None:
     with pytest.raises(UnsupportedDataError, match="lies on one plane"):
         place_structure_set(_set(z=(3.0,)), _grid(np.eye(3)))
+
+
+def test_a_whole_structure_set_is_brought_into_the_grid_frame() -> None:
+    from plancheck.geometry.frames import structure_set_in_grid_frame
+
+    a = math.radians(90.0)
+    quarter = np.array(
+        [[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0], [0, 0, 1]]
+    )
+    ss = _set()
+    assert structure_set_in_grid_frame(ss, _grid(np.eye(3))) is ss
+    moved = structure_set_in_grid_frame(ss, _grid(quarter))
+    np.testing.assert_array_equal(moved.axes, quarter)
+    # (x, y) -> grid (x', y') = (y, -x)
+    np.testing.assert_allclose(
+        moved.structures[0].planes[0].polygons[0],
+        np.column_stack([SQUARE[:, 1], -SQUARE[:, 0]]),
+        atol=1e-12,
+    )
