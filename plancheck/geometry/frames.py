@@ -181,7 +181,7 @@ def describe_frame(axes: npt.ArrayLike) -> str:
         return "axial"
     normal = a[:, 2]
     tilt = math.degrees(math.acos(min(1.0, abs(float(normal[2])))))
-    in_plane = ", ".join(f"{v:.6g}" for v in np.concatenate([a[:, 0], a[:, 1]]))
+    in_plane = ", ".join(f"{v + 0.0:.6g}" for v in np.concatenate([a[:, 0], a[:, 1]]))  # no -0
     return f"tilted {tilt:.3g}° from axial (in-plane axes [{in_plane}])"
 
 
