@@ -541,7 +541,7 @@ def _on_plane(
     q = points if axial else points @ axes
     w = q[:, 2]
     w_mean = float(np.mean(w))
-    if float(np.ptp(w)) > tolerance:
+    if not float(np.ptp(w)) <= tolerance:  # also catches coordinates that overflow to nan
         own = newell_normal(points)
         size = float(np.linalg.norm(own))
         if size > 2e-6:
@@ -557,7 +557,7 @@ def _on_plane(
     uv = np.ascontiguousarray(q[:, :2], dtype=np.float64)
     x, y = uv[:, 0], uv[:, 1]
     area = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)))
-    if area < _MIN_AREA_MM2:
+    if not area >= _MIN_AREA_MM2:  # nan too
         skipped.add("contour-without-area", w_mean)
         return None
     return w_mean, uv
