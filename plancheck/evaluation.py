@@ -19,15 +19,16 @@ distribution summed once; DVHs are cached per (structure, plans, quantity).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from plancheck.dose.course_sum import sum_course
+from plancheck.dvh.end_caps import EndCapsChoice, end_caps_for_structure_set, end_caps_of_tps_dvh
 from plancheck.dvh.engine import DvhSettings, StructureSampling, dvh_from_sampling, sample_structure
 from plancheck.dvh.metric import PHYSICAL, DoseQuantity
 from plancheck.dvh.values import metric_value
-from plancheck.dvh_report import nominal_spacing_mm
 from plancheck.errors import CourseError, MetricUndefinedError
-from plancheck.model import Course, DoseGrid, Dvh, Finding, PlanDose, Severity, Structure
+from plancheck.geometry.placement import place_structure_set
+from plancheck.model import Course, DoseGrid, Dvh, EndCaps, Finding, PlanDose, Severity, Structure
 from plancheck.protocol.derive import build_structure
 from plancheck.protocol.evaluate import MetricRequest, ProtocolResult, evaluate_protocol
 from plancheck.protocol.load import LoadedAliases, LoadedProtocol
@@ -64,6 +65,11 @@ class CourseEvaluation:
     settings: DvhSettings
     plan_label: str | None = None
     pairing: dict[int, str] = field(default_factory=dict)
+    # the end-cap convention of the evaluation (settings.end_caps) and why; the
+    # physical DVHs compared with the planning system's, in that system's convention
+    end_caps: EndCapsChoice | None = None
+    crosscheck_dvhs: tuple[UsedDvh, ...] = ()
+    crosscheck_end_caps: EndCapsChoice | None = None
 
     @property
     def return_code(self) -> int:
@@ -98,7 +104,8 @@ class _DoseEngine:
         self.single_plan = single_plan
         self.grid = plans[0].dose
         self.rois = {s.name: s for s in course.structure_set.structures}
-        self.spacing = nominal_spacing_mm(course)
+        # contours in the grid's frame, slabs on the structure set's plane lattice
+        self.placement = place_structure_set(course.structure_set, self.grid)
         self._structures: dict[str, Structure] = {}
         self._samplings: dict[str, StructureSampling | None] = {}
         self._doses: dict[tuple[tuple[str, ...], DoseQuantity], DoseGrid] = {}
@@ -115,7 +122,10 @@ class _DoseEngine:
 
     def structure(self, match: StructureMatch) -> Structure:
         if match.key not in self._structures:
-            self._structures[match.key] = build_structure(match, self.rois, self.settings.end_caps)
+            built = build_structure(
+                match, self.rois, self.settings.end_caps, self.placement.contour_lattice
+            )
+            self._structures[match.key] = self.placement.place(built)
         return self._structures[match.key]
 
     def dose(self, plans: tuple[PlanDose, ...], quantity: DoseQuantity) -> DoseGrid:
@@ -134,7 +144,13 @@ class _DoseEngine:
             return self._dvhs[key].dvh
         structure = self.structure(match)
         if match.key not in self._samplings:
-            self._samplings[match.key] = sample_structure(structure, self.grid, self.settings, self.spacing)
+            self._samplings[match.key] = sample_structure(
+                structure,
+                self.grid,
+                self.settings,
+                self.placement.nominal_spacing_mm,
+                self.placement.lattice,
+            )
             self._note_geometry(match, structure)
         try:
             grid = self.dose(plans, quantity)
@@ -190,6 +206,29 @@ class _DoseEngine:
     def used(self) -> tuple[UsedDvh, ...]:
         return tuple(self._dvhs.values())
 
+    def physical_dvhs_with(self, end_caps: EndCaps, roi_numbers: set[int]) -> tuple[UsedDvh, ...]:
+        """The physical DVHs of the evaluated ROIs in ``roi_numbers``, with other end caps."""
+        if end_caps is self.settings.end_caps:
+            picked = [u for u in self.used() if u.quantity == PHYSICAL and u.roi_number in roi_numbers]
+            return tuple({u.roi_number: u for u in reversed(picked)}.values())
+        settings = replace(self.settings, end_caps=end_caps)
+        rois = {s.roi_number: s for s in self.course.structure_set.structures}
+        out: dict[int, UsedDvh] = {}
+        for used in self.used():
+            n = used.roi_number
+            if used.quantity != PHYSICAL or n in out or n not in roi_numbers or n not in rois:
+                continue
+            sampling = sample_structure(
+                self.placement.place(rois[n]),
+                self.grid,
+                settings,
+                self.placement.nominal_spacing_mm,
+                self.placement.lattice,
+            )
+            grid = self.dose(tuple(p for p in self.plans if p.label in used.plans), PHYSICAL)
+            out[n] = replace(used, dvh=dvh_from_sampling(sampling, grid, settings))
+        return tuple(out.values())
+
 
 def evaluate_course(
     course: Course,
@@ -206,11 +245,13 @@ def evaluate_course(
     """
     from plancheck.dvh_report import select_plans
 
-    settings = settings or DvhSettings()
+    settings = settings or DvhSettings(end_caps=EndCaps.AUTO)
+    caps = end_caps_for_structure_set(settings.end_caps, course.structure_set)
+    settings = replace(settings, end_caps=caps.end_caps)
     plans = select_plans(course, plan_label)
     found = _found_plans(plans)
     roi_names = [s.name for s in course.structure_set.structures]
-    findings: list[Finding] = list(course.findings)
+    findings: list[Finding] = [*course.findings, caps.finding()]
     if protocol is None:
         selection = select_protocol(found, roi_names=roi_names)
         protocol = selection.protocol
@@ -225,6 +266,9 @@ def evaluate_course(
     result = evaluate_protocol(protocol, roi_names, engine, aliases=aliases)
     findings.extend(result.findings)
     findings.extend(engine.findings)
+    crosscheck_dvhs, crosscheck_caps = _crosscheck_dvhs(engine, plans, caps)
+    if crosscheck_caps is not None and crosscheck_caps.end_caps is not caps.end_caps:
+        findings.append(crosscheck_caps.finding("the cross-check with the planning system's DVHs"))
     return CourseEvaluation(
         course=course,
         plans=plans,
@@ -236,7 +280,25 @@ def evaluate_course(
         settings=settings,
         plan_label=plan_label,
         pairing=pairing,
+        end_caps=caps,
+        crosscheck_dvhs=crosscheck_dvhs,
+        crosscheck_end_caps=crosscheck_caps,
     )
+
+
+def _crosscheck_dvhs(
+    engine: _DoseEngine, plans: tuple[PlanDose, ...], caps: EndCapsChoice
+) -> tuple[tuple[UsedDvh, ...], EndCapsChoice | None]:
+    """DVHs to compare with the planning system's stored ones, in that system's convention.
+
+    One-plan courses only (the stored DVHs are of that plan's dose).
+    """
+    if len(plans) != 1 or not plans[0].tps_dvhs:
+        return (), None
+    tps = plans[0].tps_dvhs
+    theirs = end_caps_of_tps_dvh(tps[0])
+    numbers = {d.roi_number for d in tps}
+    return engine.physical_dvhs_with(theirs.end_caps, numbers), theirs
 
 
 def input_files(course: Course) -> list[dict[str, str]]:

@@ -62,10 +62,13 @@ class EndCaps(str, enum.Enum):
     a full slab (Nelms et al. 2015's analytical volumes, and most TPS).
     ``NONE``: the end planes bound the structure (a box contoured on 21 planes
     5 mm apart is 100 mm tall, not 105 mm).
+    ``AUTO``: the convention of the planning system that wrote the structure
+    set (:mod:`plancheck.dvh.end_caps`), resolved per structure set.
     """
 
     HALF = "half"
     NONE = "none"
+    AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,10 @@ class TpsDvh:
     max_gy: float | None
     mean_gy: float | None
     dose_axis: str  # "Gy" as stored, or "percent-of-prescription" when detected
+    # the RTDOSE's writer (whose end-cap convention the DVH follows)
+    manufacturer: str | None = None
+    manufacturer_model: str | None = None
+    dose_sop_instance_uid: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -233,6 +240,9 @@ class StructureSet:
     patient: PatientInfo
     findings: tuple[Finding, ...] = ()
     axes: FloatArray = field(default_factory=lambda: np.eye(3))
+    # the writer (Manufacturer, Manufacturer's Model Name), for its end-cap convention
+    manufacturer: str | None = None
+    manufacturer_model: str | None = None
 
     def by_name(self, name: str) -> Structure:
         for s in self.structures:

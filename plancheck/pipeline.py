@@ -28,7 +28,7 @@ __all__ = [
 
 def load_courses_from(
     plan_dir: Path,
-    end_caps: EndCaps = EndCaps.HALF,
+    end_caps: EndCaps = EndCaps.AUTO,
     lenient: bool = False,
     *,
     selection: CourseSelection | None = None,
@@ -47,7 +47,7 @@ def load_courses_from(
 
 def load_folder_courses(
     plan_dir: Path,
-    end_caps: EndCaps = EndCaps.HALF,
+    end_caps: EndCaps = EndCaps.AUTO,
     *,
     strict: bool = False,
     lenient: bool = False,
@@ -131,7 +131,7 @@ def describe_courses(courses: Sequence[Course]) -> str:
 
 def load_single_course(
     plan_dir: Path,
-    end_caps: EndCaps = EndCaps.HALF,
+    end_caps: EndCaps = EndCaps.AUTO,
     *,
     strict: bool = False,
     lenient: bool = False,
@@ -175,7 +175,7 @@ def evaluate_plan(
     plans: Sequence[str] = (),
     course: str = "auto",
     fractions: int | None = None,
-    end_caps: str | EndCaps = EndCaps.HALF,
+    end_caps: str | EndCaps = EndCaps.AUTO,
     curves: bool = True,
     strict: bool = False,
     lenient: bool = False,

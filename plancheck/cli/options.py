@@ -13,11 +13,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 def end_caps_option(f: F) -> F:
     return click.option(
         "--end-caps",
-        type=click.Choice(["half", "none"]),
-        default="half",
+        type=click.Choice(["auto", "half", "none"]),
+        default="auto",
         show_default=True,
-        help="Structure extent beyond its first and last contour planes: half a contour "
-        "spacing (most planning systems, Nelms' analytical volumes) or none (end planes bound it).",
+        help="Structure extent beyond its first and last contour planes: auto (the convention "
+        "of the planning system that wrote the structure set: none for Eclipse and RayStation, "
+        "half elsewhere), half a slice (Nelms' analytical volumes) or none (end planes bound it). "
+        "Comparisons with a planning system's stored DVHs always use that system's.",
     )(f)
 
 

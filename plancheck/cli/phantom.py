@@ -328,7 +328,7 @@ def _write_shape(
     )
     click.echo(header)
     for roi in spec.rois:
-        for caps in EndCaps:
+        for caps in (EndCaps.HALF, EndCaps.NONE):
             t = case.truth(roi.name, caps)
             if t.mean_gy is None:
                 click.echo(f"{roi.name:<14} {caps.value:<5} {t.volume_cc:>11.4f}  (no volume)")

@@ -19,6 +19,12 @@ Geometry written (DICOM PS3.3 C.7.6.2, C.8.8.3.2):
   other orientations too for reader tests, and refused where its first value
   would be 0 and so read as relative).
 * ``PixelSpacing`` is ``[row spacing (Δy), column spacing (Δx)]``.
+* A grid or structure set whose frame (``DoseGrid.axes``, ``axes`` of
+  :func:`rtstruct_dataset`) is not the identity is written in that frame:
+  the orientation's row and column directions are the frame's x and y axes
+  (reversed as the patient position says), positions are ``axes @ (x, y, z)``,
+  and contour points ``axes @ (u, v, w)``. Tilted and oblique phantoms are
+  written this way.
 """
 
 from __future__ import annotations
@@ -171,12 +177,19 @@ def rtstruct_dataset(
     series_instance_uid: str,
     label: str,
     series_number: int = 1,
+    axes: npt.ArrayLike | None = None,
 ) -> Dataset:
     """An RT Structure Set holding ``structures`` as CLOSED_PLANAR contours.
 
     Rings of a plane are written as separate contours in the order given
     (holes are not re-oriented: readers combine them by the even-odd rule).
+    With ``axes`` (3 × 3, columns the in-plane axes and the plane normal in
+    patient coordinates), the planes' coordinates are in that frame and each
+    point is written at ``axes @ (u, v, w)``.
     """
+    frame = None if axes is None else np.asarray(axes, dtype=np.float64)
+    if frame is not None and np.array_equal(frame, np.eye(3)):
+        frame = None
     ds = _base(
         ctx,
         RT_STRUCTURE_SET_STORAGE,
@@ -213,6 +226,8 @@ def rtstruct_dataset(
                 item.ContourGeometricType = "CLOSED_PLANAR"
                 item.NumberOfContourPoints = len(ring)
                 xyz = np.column_stack([ring[:, 0], ring[:, 1], np.full(len(ring), plane.z_mm)])
+                if frame is not None:
+                    xyz = xyz @ frame.T
                 item[Tag(0x30060050)] = _raw_ds(0x30060050, xyz.ravel())
                 items.append(item)
         rc.ContourSequence = DicomSequence(items)
@@ -345,7 +360,9 @@ def rtdose_dataset(
     that label means.
 
     ``grid`` has ascending axes and dose indexed (z, y, x); it is flipped into
-    the storage order of ``orientation``. The stored integers are
+    the storage order of ``orientation`` (in the grid's own frame when its
+    ``axes`` are not the identity: rows along ±axes[:, 0], columns along
+    ±axes[:, 1]). The stored integers are
     ``round(dose / DoseGridScaling)``, with the scaling chosen so the maximum
     uses the full ``bits`` range.
 
@@ -368,7 +385,10 @@ def rtdose_dataset(
             raise ValueError(f"the {name} axis of an RTDOSE grid must be evenly spaced")
     iop = ORIENTATIONS[orientation]
     row_x, col_y = iop[0], iop[4]
-    normal_z = row_x * col_y
+    axes = np.asarray(grid.axes, dtype=np.float64)
+    axial = bool(np.array_equal(axes, np.eye(3)))
+    # stored frames advance along row x column; +1 where that is the grid's +z
+    normal_z = row_x * col_y * (1 if axial else int(np.sign(np.linalg.det(axes))))
     if row_x < 0:
         x, dose = x[::-1], dose[:, :, ::-1]
     if col_y < 0:
@@ -383,9 +403,17 @@ def rtdose_dataset(
                 "an absolute GridFrameOffsetVector starting at z = 0 reads as relative; "
                 "shift the grid or use relative offsets"
             )
-        offsets = z
+        # the frames' patient z (the grid's z itself for axial grids)
+        offsets = z if axial else np.array([float((axes @ [x[0], y[0], zk])[2]) for zk in z])
     else:
         raise ValueError(f"frame_offsets must be 'relative' or 'absolute', got {frame_offsets!r}")
+    if axial:
+        position = [x[0], y[0], z[0]]
+        orientation_values = [str(v) for v in iop]
+    else:
+        position = [float(v) for v in axes @ np.array([x[0], y[0], z[0]])]
+        row_dir, col_dir = row_x * axes[:, 0], col_y * axes[:, 1]
+        orientation_values = [format_ds(float(v)) for v in np.concatenate([row_dir, col_dir])]
     dx = float(abs(x[1] - x[0])) if x.size > 1 else 1.0
     dy = float(abs(y[1] - y[0])) if y.size > 1 else 1.0
     dz = np.abs(np.diff(z))
@@ -407,8 +435,8 @@ def rtdose_dataset(
     ds.PatientPosition = orientation
     ds.ContentDate = ctx.date
     ds.ContentTime = ctx.time
-    ds.ImagePositionPatient = [format_ds(x[0]), format_ds(y[0]), format_ds(z[0])]
-    ds.ImageOrientationPatient = [str(v) for v in iop]
+    ds.ImagePositionPatient = [format_ds(v) for v in position]
+    ds.ImageOrientationPatient = orientation_values
     ds.PixelSpacing = [format_ds(dy), format_ds(dx)]
     ds.SliceThickness = format_ds(float(dz[0])) if dz.size and np.allclose(dz, dz[0]) else ""
     ds.SamplesPerPixel = 1

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from plancheck.dicom.write import (
     DicomContext,
@@ -98,10 +99,13 @@ def write_rt_set(
     orientation: Orientation = "HFS",
     study_description: str = "",
     file_stem: str = "",
+    structure_axes: npt.ArrayLike | None = None,
 ) -> RtSetPaths:
     """Write ``RS.<stem>.dcm`` and per plan ``RP.<stem><label>.dcm``/``RD.<stem><label>.dcm``.
 
-    The dose grids' frame of reference is replaced by the set's own.
+    The dose grids' frame of reference is replaced by the set's own; their
+    frames (``axes``) are kept. ``structure_axes`` is the frame the
+    structures' coordinates are in (default: axial).
     """
     uids = set_uids(seed, len(plans))
     ctx = DicomContext(
@@ -118,6 +122,7 @@ def write_rt_set(
         sop_instance_uid=uids.rtstruct,
         series_instance_uid=derived_uid(seed, "rtstruct-series"),
         label=structure_set_label,
+        axes=structure_axes,
     )
     rs_path = write_dataset(rs, out_dir / f"RS.{stem}{_safe(structure_set_label)}.dcm")
     rp_paths: list[Path] = []
@@ -147,6 +152,7 @@ def write_rt_set(
             total.y_mm,
             total.z_mm,
             uids.frame_of_reference,
+            total.axes,
         )
         rd = rtdose_dataset(
             ctx,

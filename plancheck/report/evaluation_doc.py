@@ -113,6 +113,7 @@ def evaluation_document(
             "input_files": input_files(ev.course),
             "settings": {
                 "end_caps": ev.settings.end_caps.value,
+                **_end_caps_settings(ev),
                 "bin_width_gy": ev.settings.bin_width_gy,
                 "plan": ev.plan_label,
             },
@@ -148,6 +149,18 @@ def evaluation_document(
     return out
 
 
+def _end_caps_settings(ev: CourseEvaluation) -> dict[str, Any]:
+    """Which end-cap convention was used and why, for the evaluation and for the cross-check."""
+    out: dict[str, Any] = {}
+    if ev.end_caps is not None:
+        out["end_caps_requested"] = ev.end_caps.requested.value
+        out["end_caps_reason"] = ev.end_caps.reason
+    if ev.crosscheck_end_caps is not None:
+        out["crosscheck_end_caps"] = ev.crosscheck_end_caps.end_caps.value
+        out["crosscheck_end_caps_reason"] = ev.crosscheck_end_caps.reason
+    return out
+
+
 def _crosschecks(ev: CourseEvaluation) -> list[dict[str, Any]]:
     """plancheck's DVH against the planning system's stored DVH, per structure (one-plan courses)."""
     if len(ev.plans) != 1 or not ev.plans[0].tps_dvhs:
@@ -155,7 +168,8 @@ def _crosschecks(ev: CourseEvaluation) -> list[dict[str, Any]]:
     tps = {d.roi_number: d for d in ev.plans[0].tps_dvhs}
     rows: list[dict[str, Any]] = []
     seen: set[int] = set()
-    for used in ev.dvhs:
+    # plancheck's DVHs in the convention of the system that stored the DVHs (see CourseEvaluation)
+    for used in ev.crosscheck_dvhs or ev.dvhs:
         if used.quantity != PHYSICAL or used.roi_number in seen or used.roi_number not in tps:
             continue
         seen.add(used.roi_number)

@@ -168,19 +168,6 @@ def test_relative_dose_is_refused_with_the_reason() -> None:
         rtdose_from_dataset(b.rtdose(_dose(units="RELATIVE")))
 
 
-@pytest.mark.parametrize(
-    "orientation",
-    [
-        (0.9998477, 0.0174524, 0.0, -0.0174524, 0.9998477, 0.0),  # rotated 1 degree about z
-        (1.0, 0.0, 0.0, 0.0, 0.0, -1.0),  # coronal
-        (0.0, 1.0, 0.0, 1.0, 0.0, 0.0),  # axial but rows along y
-    ],
-)
-def test_non_axial_grids_are_refused(orientation: tuple[float, ...]) -> None:
-    with pytest.raises(UnsupportedDataError, match="not axial"):
-        rtdose_from_dataset(b.rtdose(_dose(orientation=orientation)))
-
-
 @pytest.mark.parametrize("scaling", ["0", "-1e-5", "nan", "inf"])
 def test_dose_grid_scaling_must_be_a_positive_number(scaling: str) -> None:
     ds = b.rtdose(_dose(scaling=1e-3))

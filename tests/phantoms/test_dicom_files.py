@@ -266,7 +266,7 @@ def test_truth_json_of_every_shape(tmp_path, shape):
     assert doc["schema"] == "plancheck-phantom-truth/1"
     assert doc["files"]["rtdose"] == case.rtdose_path.name
     (roi,) = doc["rois"]
-    for caps in EndCaps:
+    for caps in (EndCaps.HALF, EndCaps.NONE):
         entry = roi[caps.value]
         t = case.truth(roi["name"], caps)
         assert entry["volume_cc"] == t.volume_cc

@@ -220,12 +220,25 @@ def short_pixel_data(case: PhantomCase) -> None:
     _edit(case.rtdose_path, edit)
 
 
-def oblique_orientation(case: PhantomCase) -> None:
+def rotated_in_plane(case: PhantomCase) -> None:
+    """The dose grid turned 10° about z: still axial planes, read in its own frame."""
     a = math.radians(10.0)
 
     def edit(ds: Dataset) -> None:
         ds.ImageOrientationPatient = [
             f"{v:.8f}" for v in (math.cos(a), math.sin(a), 0.0, -math.sin(a), math.cos(a), 0.0)
+        ]
+
+    _edit(case.rtdose_path, edit)
+
+
+def tilted_against_contours(case: PhantomCase) -> None:
+    """The dose grid tilted 10° about x: its frames cut the axial contour planes."""
+    a = math.radians(10.0)
+
+    def edit(ds: Dataset) -> None:
+        ds.ImageOrientationPatient = [
+            f"{v:.8f}" for v in (1.0, 0.0, 0.0, 0.0, math.cos(a), math.sin(a))
         ]
 
     _edit(case.rtdose_path, edit)
@@ -419,7 +432,8 @@ CORPUS: tuple[BadInput, ...] = (
     BadInput("offsets-wrong-length", _offsets(_wrong_length)),
     BadInput("offsets-not-monotonic", _offsets(_not_monotonic)),
     BadInput("offsets-repeated", _offsets(_repeated)),
-    BadInput("oblique-orientation", oblique_orientation),
+    BadInput("dose-rotated-in-plane", rotated_in_plane),
+    BadInput("dose-tilted-against-contours", tilted_against_contours),
     BadInput("contour-two-points", _contour_change(_two_points)),
     BadInput("contour-duplicated-points", _contour_change(_duplicated)),
     BadInput("contour-bow-tie", _contour_change(_bow_tie)),

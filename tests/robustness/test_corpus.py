@@ -64,7 +64,10 @@ EXPECTED: dict[str, Outcome] = {
     "offsets-wrong-length": Outcome(3, _DOSE_UNUSABLE, "GridFrameOffsetVector has"),
     "offsets-not-monotonic": Outcome(3, _DOSE_UNUSABLE, "not monotonic"),
     "offsets-repeated": Outcome(3, _DOSE_UNUSABLE, "repeats a value"),
-    "oblique-orientation": Outcome(3, _DOSE_UNUSABLE, "not axial"),
+    # an axial grid turned in-plane is read in its own frame: the contours are rotated into it
+    "dose-rotated-in-plane": Outcome(0),
+    # frames tilted against the contour planes: refused when DVHs are computed
+    "dose-tilted-against-contours": Outcome(3, (), "off the grid planes", info_exit_code=0),
     "contour-two-points": Outcome(0, ("contour-too-few-points",)),
     # consecutive repeated vertices enclose the same area: same answer
     "contour-duplicated-points": Outcome(0, same_as_good=True),
