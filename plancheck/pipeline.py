@@ -28,7 +28,6 @@ __all__ = [
 
 def load_courses_from(
     plan_dir: Path,
-    end_caps: EndCaps = EndCaps.AUTO,
     lenient: bool = False,
     *,
     selection: CourseSelection | None = None,
@@ -40,14 +39,13 @@ def load_courses_from(
 
     index = index_folder(Path(plan_dir))
     loaded = load_courses(
-        index, end_caps=end_caps, lenient=lenient, selection=selection, fractions=fractions
+        index, lenient=lenient, selection=selection, fractions=fractions
     )
     return loaded.courses, loaded.findings
 
 
 def load_folder_courses(
     plan_dir: Path,
-    end_caps: EndCaps = EndCaps.AUTO,
     *,
     strict: bool = False,
     lenient: bool = False,
@@ -74,7 +72,7 @@ def load_folder_courses(
     """
     selection = selection or CourseSelection()
     courses, findings = load_courses_from(
-        plan_dir, end_caps, lenient, selection=selection, fractions=fractions
+        plan_dir, lenient, selection=selection, fractions=fractions
     )
     if not courses:
         problems = "; ".join(f.message for f in findings[:5])
@@ -131,7 +129,6 @@ def describe_courses(courses: Sequence[Course]) -> str:
 
 def load_single_course(
     plan_dir: Path,
-    end_caps: EndCaps = EndCaps.AUTO,
     *,
     strict: bool = False,
     lenient: bool = False,
@@ -150,7 +147,7 @@ def load_single_course(
         message lists them and says how to choose.
     """
     courses = load_folder_courses(
-        plan_dir, end_caps, strict=strict, lenient=lenient, selection=selection, fractions=fractions
+        plan_dir, strict=strict, lenient=lenient, selection=selection, fractions=fractions
     )
     if len(courses) > 1:
         why = sorted(
@@ -200,7 +197,7 @@ def evaluate_plan(
     loaded_protocol = find_protocol(protocol) if protocol is not None else None
     loaded_aliases = load_aliases(aliases) if aliases is not None else None
     loaded = load_single_course(
-        Path(plan_dir), caps, strict=strict, lenient=lenient, selection=selection, fractions=fractions
+        Path(plan_dir), strict=strict, lenient=lenient, selection=selection, fractions=fractions
     )
     single = loaded.plans[0].label if len(chosen) == 1 and len(loaded.plans) == 1 else None
     evaluation = evaluate_course(

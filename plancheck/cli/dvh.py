@@ -86,7 +86,6 @@ def dvh(
     selection = CourseSelection("all" if course_mode == "all" else "auto", plans)
     courses = load_folder_courses(
         Path(plan_dir),
-        settings.end_caps,
         strict=strict,
         lenient=lenient,
         selection=selection,

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydicom.dataset import Dataset
 
 from plancheck.dicom.discover import FolderIndex
 from plancheck.dicom.dose_choice import DoseLink, DoseTerm
@@ -90,7 +91,6 @@ class LoadedFolder:
 def load_courses(
     index: FolderIndex,
     *,
-    end_caps: EndCaps = EndCaps.HALF,
     lenient: bool = False,
     selection: CourseSelection | None = None,
     fractions: int | None = None,
@@ -101,9 +101,6 @@ def load_courses(
     ----------
     index : FolderIndex
         The indexed folder.
-    end_caps : EndCaps
-        Used only to convert stored DVHs whose volumes are PERCENT into cc
-        (the ROI volume is computed from the contours with these end caps).
     lenient : bool
         Read safe vendor deviations (open planar contours) instead of
         ignoring them; each is recorded as a finding.
@@ -121,7 +118,7 @@ def load_courses(
         what is missing), or ``selection`` names a plan that is not there.
     """
     loaded = load_folder(
-        index, end_caps=end_caps, lenient=lenient, selection=selection, fractions=fractions
+        index, lenient=lenient, selection=selection, fractions=fractions
     )
     if not loaded.courses:
         raise CourseError(
@@ -135,7 +132,6 @@ def load_courses(
 def load_folder(
     index: FolderIndex,
     *,
-    end_caps: EndCaps = EndCaps.HALF,
     lenient: bool = False,
     selection: CourseSelection | None = None,
     fractions: int | None = None,
@@ -146,7 +142,7 @@ def load_folder(
     sets: dict[str, StructureSet | None] = {}
     loaded: list[tuple[Course, CourseLink]] = []
     for course_link in links.courses:
-        course = _load_course(course_link, end_caps, notes, sets, lenient)
+        course = _load_course(course_link, notes, sets, lenient)
         if course is not None:
             loaded.append((course, course_link))
     notes = list(dict.fromkeys(notes))  # the same finding once, first occurrence kept
@@ -247,7 +243,6 @@ def no_course_reason(index: FolderIndex, findings: Sequence[Finding]) -> str:
 
 def _load_course(
     link: CourseLink,
-    end_caps: EndCaps,
     notes: list[Finding],
     sets: dict[str, StructureSet | None],
     lenient: bool = False,
@@ -255,7 +250,9 @@ def _load_course(
     ss = _structure_set(link, notes, sets, lenient)
     if ss is None:
         return None
-    volumes = functools.cache(functools.partial(roi_volumes_cc, ss, end_caps))
+    # a stored DVH in percent of its ROI refers to the volume its own planning system computed:
+    # the convention of the RTDOSE's writer, whatever --end-caps says for plancheck's DVHs
+    volumes = functools.cache(functools.partial(roi_volumes_cc, ss))
     plans = []
     lost = []
     for pl in link.plans:
@@ -327,7 +324,7 @@ def _dose_prescription(pl: PlanLink, term: DoseTerm, single: bool) -> float | No
 
 
 def _read_doses(
-    pl: PlanLink, roi_volumes: Callable[[], dict[int, float]], notes: list[Finding]
+    pl: PlanLink, roi_volumes: Callable[[EndCaps], dict[int, float]], notes: list[Finding]
 ) -> dict[str, RtDose] | None:
     """Every RTDOSE the plan's dose (and its fraction groups) needs, read once each."""
     choice = pl.choice
@@ -342,7 +339,11 @@ def _read_doses(
             continue
         if link.file.dataset is None:  # the index keeps every RT dataset: a programming error
             raise CourseError("the dose's dataset was not kept by the index", path=link.file.path)
-        volumes = roi_volumes() if has_percent_volumes(link.file.dataset) else None
+        volumes = (
+            roi_volumes(_tps_end_caps(link.file.dataset))
+            if has_percent_volumes(link.file.dataset)
+            else None
+        )
         try:
             out[uid] = rtdose_from_dataset(
                 link.file.dataset,
@@ -376,8 +377,26 @@ def _sum(terms: tuple[DoseTerm, ...], doses: dict[str, RtDose]) -> DoseGrid:
     return first.with_dose(total.astype(np.float32))
 
 
+def _tps_end_caps(ds: Dataset) -> EndCaps:
+    """The end caps of the planning system that wrote an RTDOSE (and the DVHs stored in it)."""
+    from plancheck.dvh.end_caps import choose_end_caps
+
+    def text(keyword: str) -> str | None:
+        value = ds.get(keyword)
+        return None if value is None else str(value)
+
+    return choose_end_caps(
+        EndCaps.AUTO,
+        text("Manufacturer"),
+        text("ManufacturerModelName"),
+        text("SOPInstanceUID"),
+        what="the RTDOSE holding its DVHs",
+        can_override=False,
+    ).end_caps
+
+
 def _plan_dose(
-    pl: PlanLink, roi_volumes: Callable[[], dict[int, float]], notes: list[Finding]
+    pl: PlanLink, roi_volumes: Callable[[EndCaps], dict[int, float]], notes: list[Finding]
 ) -> PlanDose | None:
     choice = pl.choice
     assert choice is not None

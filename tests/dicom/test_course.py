@@ -19,7 +19,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from plancheck.dicom.course import load_courses, load_folder
 from plancheck.dicom.discover import index_folder
 from plancheck.errors import CourseError
-from plancheck.model import Course, EndCaps
+from plancheck.model import Course
 from tests.dicom import builders as b
 from tests.validation.refdata import data_set
 
@@ -210,18 +210,25 @@ def test_a_multi_plan_dose_is_not_used(tmp_path: Path) -> None:
     assert "dose-multi-plan-not-used" in _codes(loaded)
 
 
-@pytest.mark.parametrize(("caps", "volume_cc"), [(EndCaps.HALF, 0.216), (EndCaps.NONE, 0.108)])
-def test_percent_volume_dvhs_use_the_contour_volume(
-    tmp_path: Path, caps: EndCaps, volume_cc: float
+@pytest.mark.parametrize(
+    ("manufacturer", "volume_cc"), [("", 0.216), ("Varian Medical Systems", 0.108)]
+)
+def test_percent_volume_dvhs_use_the_contour_volume_of_their_planning_system(
+    tmp_path: Path, manufacturer: str, volume_cc: float
 ) -> None:
-    """ROI 1 is a 6 x 6 mm square on planes z = 0 and 3 mm: 36 mm² x 6 mm (half caps) or x 3 mm (none)."""
+    """ROI 1 is a 6 x 6 mm square on planes z = 0 and 3 mm: 36 mm² x 6 mm (half caps) or x 3 mm (none).
+
+    A percent DVH refers to the volume its own system computed: an unknown writer gets the
+    default half caps, Eclipse its own convention (no caps), whatever the evaluation uses.
+    """
     plan = _plan(tmp_path, structure_set_uid=_ss(tmp_path), prescription_gy=None)
     ds = b.rtdose(b.DoseSpec(stored_gy=np.full(SHAPE, 2.0), sop_uid=b.uid("pd"), plan_uid=plan))
+    ds.Manufacturer = manufacturer
     ds.DVHSequence = DicomSequence(
         [b.dvh_item(1, [1.0, 1.0], [100.0, 50.0], volume_units="PERCENT")]
     )
     b.write(ds, tmp_path / "rd.dcm")
-    (pd,) = load_courses(index_folder(tmp_path), end_caps=caps).courses[0].plans
+    (pd,) = load_courses(index_folder(tmp_path)).courses[0].plans
     np.testing.assert_allclose(
         pd.tps_dvhs[0].cumulative_cc, [volume_cc, volume_cc / 2, 0.0], rtol=1e-9
     )
