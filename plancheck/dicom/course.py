@@ -35,6 +35,7 @@ from plancheck.dicom.tps_dvh import has_percent_volumes, scaled_tps_dvh
 from plancheck.errors import CourseError, PlancheckError
 from plancheck.model import (
     Course,
+    DoseFile,
     DoseGrid,
     EndCaps,
     Finding,
@@ -198,6 +199,7 @@ def _plan_dose(
     total: np.ndarray | None = None
     first: DoseGrid | None = None
     dvhs: tuple[TpsDvh, ...] = ()
+    files: list[DoseFile] = []
     for link, n in zip(choice.doses, choice.multipliers, strict=True):
         if (
             link.file.dataset is None
@@ -228,6 +230,9 @@ def _plan_dose(
             )
             return None
         notes.extend(dose.findings)
+        files.append(
+            DoseFile(dose.path, dose.sop_instance_uid, dose.dose_type, dose.summation_type, dose.source)
+        )
         if len(choice.doses) == 1:
             grid = dose.grid
             if n != 1:
@@ -235,14 +240,18 @@ def _plan_dose(
                 dvhs = tuple(scaled_tps_dvh(d, n) for d in dose.tps_dvhs)
             else:
                 dvhs = dose.tps_dvhs
-            return PlanDose(pl.plan, grid, choice.how, (dose.sop_instance_uid,), dvhs)
+            return PlanDose(
+                pl.plan, grid, choice.how, (dose.sop_instance_uid,), dvhs, dose_files=tuple(files)
+            )
         if total is None:
             total = np.zeros(dose.grid.shape, dtype=np.float64)
             first = dose.grid
         total += dose.grid.dose_gy.astype(np.float64) * n
     assert total is not None and first is not None
     uids = tuple(d.header.sop_instance_uid for d in choice.doses)
-    return PlanDose(pl.plan, first.with_dose(total.astype(np.float32)), choice.how, uids, ())
+    return PlanDose(
+        pl.plan, first.with_dose(total.astype(np.float32)), choice.how, uids, (), dose_files=tuple(files)
+    )
 
 
 def _text(exc: PlancheckError, consequence: str) -> str:
