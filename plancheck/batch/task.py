@@ -44,6 +44,7 @@ class BatchSettings:
     aliases: Path | None = None
     end_caps: str = EndCaps.HALF.value
     anonymize_key: bytes | None = None
+    anonymize_keep_labels: bool = False
     pdf: bool = False
     figure: bool = True
     evaluate: EvaluateFunction | None = None
@@ -130,7 +131,9 @@ def run_plan(job: PlanJob, settings: BatchSettings) -> PlanResult:
         )
         doc = check_evaluation_document(doc, plan_name)
         if settings.anonymize_key is not None:
-            doc = anonymize_document(doc, settings.anonymize_key)
+            doc = anonymize_document(
+                doc, settings.anonymize_key, keep_labels=settings.anonymize_keep_labels
+            )
         outputs = _write_outputs(doc, job, settings)
         row = row_from_document(plan_name, doc, outputs[1])
     except PlancheckError as exc:

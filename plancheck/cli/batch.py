@@ -123,6 +123,7 @@ def batch(
     pdf: bool,
     anonymize: bool,
     anonymize_key: str | None,
+    anonymize_keep_labels: bool,
     end_caps: str,
 ) -> None:
     """Evaluate every plan folder under ROOT and write per-plan reports and a summary.
@@ -136,7 +137,7 @@ def batch(
     from plancheck.batch.task import BatchSettings
 
     root_path = Path(root).resolve()
-    key = anonymize_key_from(anonymize, anonymize_key)
+    key = anonymize_key_from(anonymize, anonymize_key, anonymize_keep_labels)
     settings = BatchSettings(
         root=root_path,
         output_dir=_resolve_output(root_path, output),
@@ -144,6 +145,7 @@ def batch(
         aliases=Path(aliases).resolve() if aliases else None,
         end_caps=end_caps,
         anonymize_key=key,
+        anonymize_keep_labels=anonymize_keep_labels,
         pdf=pdf,
     )
     progress = _Progress()
