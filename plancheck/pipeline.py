@@ -7,6 +7,7 @@ courses are an error that lists them (batch mode handles those).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +18,27 @@ __all__ = ["load_courses_from", "load_single_course"]
 
 
 def load_courses_from(
-    plan_dir: Path, end_caps: EndCaps = EndCaps.HALF, lenient: bool = False
+    plan_dir: Path,
+    end_caps: EndCaps = EndCaps.HALF,
+    lenient: bool = False,
+    files: Sequence[Path] | None = None,
 ) -> tuple[tuple[Course, ...], tuple[Finding, ...]]:
-    """All courses in ``plan_dir`` and the folder-level findings."""
+    """All courses in ``plan_dir`` (or in its ``files`` only) and the folder-level findings."""
     from plancheck.dicom.course import load_courses
     from plancheck.dicom.discover import index_folder
 
-    index = index_folder(Path(plan_dir))
+    index = index_folder(Path(plan_dir), files)
     loaded = load_courses(index, end_caps=end_caps, lenient=lenient)
     return loaded.courses, loaded.findings
 
 
 def load_single_course(
-    plan_dir: Path, end_caps: EndCaps = EndCaps.HALF, *, strict: bool = False, lenient: bool = False
+    plan_dir: Path,
+    end_caps: EndCaps = EndCaps.HALF,
+    *,
+    strict: bool = False,
+    lenient: bool = False,
+    files: Sequence[Path] | None = None,
 ) -> Course:
     """The one course in ``plan_dir``, with the folder's findings attached.
 
@@ -44,7 +53,7 @@ def load_single_course(
     CourseError
         When the folder holds no course or more than one.
     """
-    courses, findings = load_courses_from(plan_dir, end_caps, lenient)
+    courses, findings = load_courses_from(plan_dir, end_caps, lenient, files)
     if not courses:
         problems = "; ".join(f.message for f in findings[:5])
         raise CourseError(
@@ -87,8 +96,12 @@ def evaluate_plan(
     curves: bool = True,
     strict: bool = False,
     lenient: bool = False,
+    files: Sequence[Path] | None = None,
 ) -> dict[str, Any]:
     """Evaluate the course in ``plan_dir`` against ``protocol`` (a name, a file, or None to choose).
+
+    ``files``, when given, are the only files read (batch mode: one course's
+    files, found by their UIDs and references).
 
     Returns the evaluation document (see :mod:`plancheck.report.evaluation_doc`).
     Importable at top level so batch workers (processes, Dask) can call it.
@@ -102,7 +115,7 @@ def evaluate_plan(
     caps = EndCaps(end_caps)
     loaded_protocol = find_protocol(protocol) if protocol is not None else None
     loaded_aliases = load_aliases(aliases) if aliases is not None else None
-    course = load_single_course(Path(plan_dir), caps, strict=strict, lenient=lenient)
+    course = load_single_course(Path(plan_dir), caps, strict=strict, lenient=lenient, files=files)
     evaluation = evaluate_course(
         course,
         loaded_protocol,

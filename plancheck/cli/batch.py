@@ -11,6 +11,7 @@ import click
 
 from plancheck.cli.common import PlancheckUsageError
 from plancheck.cli.options import end_caps_option
+from plancheck.cli.output import terminal_safe
 from plancheck.cli.report import anonymize_key_from, anonymize_options
 
 DEFAULT_OUTPUT = "plancheck-batch"
@@ -73,7 +74,8 @@ class _Progress:
 
     def advance(self, row: dict[str, Any]) -> None:
         if self.bar is not None and self.task is not None:
-            self.bar.update(self.task, advance=1, last=f"{row.get('plan')}: {row.get('status')}")
+            last = terminal_safe(f"{row.get('plan')}: {row.get('status')}")
+            self.bar.update(self.task, advance=1, last=last)
 
 
 @click.command("batch")
@@ -164,6 +166,8 @@ def batch(
     text = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no plan found"
     reused = f" ({outcome.reused} unchanged, reused)" if outcome.reused else ""
     click.echo(
-        f"{text}{reused} in {outcome.seconds:.1f} s; summary: {outcome.output_dir / OVERVIEW_HTML}"
+        terminal_safe(
+            f"{text}{reused} in {outcome.seconds:.1f} s; summary: {outcome.output_dir / OVERVIEW_HTML}"
+        )
     )
     ctx.exit(outcome.exit_code)
