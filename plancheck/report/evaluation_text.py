@@ -54,9 +54,13 @@ def render_evaluation_table(doc: dict[str, Any]) -> list[Any]:
         return RichText(terminal_safe(str(value)), style=style)
 
     out: list[Any] = []
-    plans = ", ".join(
-        f"{p['label']} ({p['n_fractions']} fx, Rx {p['prescription_gy']} Gy)" for p in doc["course"]["plans"]
-    )
+    unit = str(doc["course"].get("dose_unit") or "Gy")
+
+    def rx(p: dict[str, Any]) -> str:
+        dose = p.get("prescription_gy")
+        return "Rx —" if dose is None else f"Rx {dose:g} {unit}"
+
+    plans = ", ".join(f"{p['label']} ({p['n_fractions']} fx, {rx(p)})" for p in doc["course"]["plans"])
     out.append(Text(f"Patient {doc['patient']['name']} ({doc['patient']['id']}) — {plans}"))
     out.append(Text(doc["protocol"]["selected"], style="dim"))
     table = Table(header_style="bold", show_lines=False)

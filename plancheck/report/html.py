@@ -175,7 +175,7 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
             if anonymized
             else ""
         ),
-        "patient": {k: _text(patient.get(k)) for k in ("name", "id", "birth_date")},
+        "patient": {**{k: _text(patient.get(k)) for k in ("name", "id")}, "birth_date": _date(patient.get("birth_date"))},
         "structure_set": {
             **{k: _text(structure_set.get(k)) for k in ("label", "sop_instance_uid", "frame_of_reference_uid")},
             "date": _date(structure_set.get("date")),

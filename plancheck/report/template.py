@@ -88,7 +88,7 @@ footer { margin-top: 32px; color: #57606a; font-size: 11px; border-top: 1px soli
 @media print {
   body { margin: 0; max-width: none; font-size: 10px; padding: 0; }
   .uid, .hash, code { font-size: 8.5px; }
-  figure { break-inside: avoid; }
+  figure img { break-inside: avoid; page-break-inside: avoid; }
   figure img { width: auto; max-width: 100%; max-height: 150mm; margin: 0 auto; }
   #attention-table td.num { white-space: nowrap; }
   #dvh-readout, #dvh-crosshair { display: none !important; }
