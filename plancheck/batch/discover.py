@@ -170,7 +170,7 @@ def _walk(root: Path, excluded: list[Path]) -> _Walk:
             if entry.is_symlink():
                 if not _inside(real, root):
                     out.skipped.append(
-                        SkippedFolder(_key(root, path), f"a symbolic link leading outside ROOT ({real}); not followed")
+                        SkippedFolder(_key(root, path), "a symbolic link leading outside ROOT; not followed")
                     )
                 elif is_dir or stat.S_ISREG(st.st_mode):
                     links.append((path, depth + 1))
@@ -251,6 +251,11 @@ def _join_references(rt: list[FileReferences], groups: _Groups) -> None:
         by_uid[r.sop_instance_uid].append(r)
     plans = [r for r in rt if r.kind.is_plan]
     structure_sets = [r for r in rt if r.kind == FileKind.RTSTRUCT]
+    for copies in by_uid.values():  # copies of one object in one folder are one object
+        for a in copies:
+            for b in copies:
+                if a.path.parent == b.path.parent:
+                    groups.join(str(a.path), str(b.path))
     for r in rt:
         node = str(r.path)
         groups.find(node)

@@ -17,6 +17,7 @@ import pydicom
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
+from plancheck.dicom._integrity import truncation
 from plancheck.dicom._read import DECODE_ERRORS, capture_warnings, sniff
 from plancheck.dicom.identity import IDENTIFYING_KEYWORDS, identifying_values
 from plancheck.dicom.kinds import FileKind, kind_of_sop_class
@@ -134,8 +135,13 @@ def read_references(path: Path) -> FileReferences:
         if uid is None:
             meta = getattr(ds, "file_meta", None)
             uid = _text(meta, "MediaStorageSOPInstanceUID") if meta is not None else None
+        meta = getattr(ds, "file_meta", None)
+        syntax = _text(meta, "TransferSyntaxUID") if meta is not None else None
+        cut = truncation(path, syntax, looks)
     except DECODE_ERRORS as exc:
         raise DicomReadError(f"the header cannot be read ({type(exc).__name__}: {exc})", path=path) from exc
+    if cut is not None:  # a cut file reads as one with fewer attributes: its references are not known
+        raise DicomReadError(f"the file is truncated: {cut}", path=path)
     if sop_class is None or uid is None:
         raise DicomReadError("the header has no SOP Class UID or SOP Instance UID", path=path)
     kind = kind_of_sop_class(sop_class)
