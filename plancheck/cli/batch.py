@@ -128,12 +128,15 @@ def batch(
     anonymize_keep_labels: bool,
     end_caps: str,
 ) -> None:
-    """Evaluate every plan folder under ROOT and write per-plan reports and a summary.
+    """Evaluate every course under ROOT and write per-course reports and a summary.
 
-    Writes OUTPUT/summary.csv, summary.jsonl and index.html (plans sorted by
-    severity, linking to OUTPUT/plans/*.html). ROOT is only read. Exit status:
-    the most severe of the plans (3 input error or not evaluated, 2 protocol
-    error, 1 a constraint fails, 0 all pass).
+    Courses are found by their UIDs and references, wherever their files lie
+    (links are followed inside ROOT only). Writes OUTPUT/run.json (in-progress,
+    interrupted or complete), summary.csv, summary.jsonl and index.html
+    (courses sorted by severity, linking to OUTPUT/plans/*.html). ROOT is only
+    read. Exit status: the most severe of the courses (3 input error, not
+    evaluated or a report not written, 2 protocol error, 1 a constraint
+    fails, 0 all pass); 130/143 when interrupted.
     """
     from plancheck.batch.run import OVERVIEW_HTML, run_batch
     from plancheck.batch.task import BatchSettings
