@@ -247,3 +247,13 @@ def test_short_key_is_refused(tmp_path: Path) -> None:
     path.write_text("secret\n")
     with pytest.raises(InputError, match="at least 16"):
         load_or_create_key(path)
+
+
+def test_quoted_paths_are_replaced_only_where_they_stand_alone() -> None:
+    identity = Identity.from_attributes([], paths=["/in/p1/notes.txt"])
+    identity.add_path("/in/p1", folder=True)
+    scrub = Scrubber(identity, Pseudonymizer(KEY))
+    name = Pseudonymizer(KEY).file_name("notes.txt")
+    assert scrub.text("notes.txt and p1/notes.txt are not DICOM") == f"{name} and {name} are not DICOM"
+    assert scrub.text("Xnotes.txt and notes.txt2") == "Xnotes.txt and notes.txt2"
+    assert scrub.text("/in/p1 and /in/p10") == "<input folder> and <input folder>/p10"
