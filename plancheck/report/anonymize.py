@@ -449,9 +449,9 @@ class Scrubber:
                 (re.compile(pattern, re.IGNORECASE), _fixed(p.text(domain, canonical)))
             )
         # a quoted path or name stands alone: RD.dcm is replaced, XRD.dcm and RD.dcm2 are not
-        alternatives = "|".join(re.escape(k) for k in sorted(self._literal, key=len, reverse=True))
+        literals = "|".join(re.escape(k) for k in sorted(self._literal, key=len, reverse=True))
         self._literal_re = (
-            re.compile(rf"(?<![A-Za-z0-9_.\-])(?:{alternatives})(?![A-Za-z0-9_\-])") if self._literal else None
+            re.compile(rf"(?<![A-Za-z0-9_.\-])(?:{literals})(?![A-Za-z0-9_\-])") if self._literal else None
         )
         known = sorted(
             (u for u in ident.uids if not u.startswith(_STANDARD_UID_ROOT)), key=len, reverse=True
