@@ -141,6 +141,7 @@ def run_fingerprint(settings: BatchSettings) -> str:
         "anonymize": None
         if settings.anonymize_key is None
         else Pseudonymizer(settings.anonymize_key).fingerprint,
+        "anonymize_keep_labels": settings.anonymize_keep_labels,
         "pdf": settings.pdf,
         "figure": settings.figure,
         "evaluate": None if evaluate is None else f"{evaluate.__module__}.{evaluate.__qualname__}",
