@@ -28,6 +28,7 @@ Nothing is written anywhere else; the root is only read.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -35,7 +36,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,6 +55,7 @@ from plancheck.batch.resume import (
 )
 from plancheck.batch.runner import interrupt_on_signals, run_jobs
 from plancheck.batch.task import (
+    PLANS_SUBDIR,
     BatchSettings,
     PlanJob,
     PlanResult,
@@ -196,9 +198,18 @@ class _Run:
         )
         write_atomic(self.output_dir / OVERVIEW_HTML, html)
 
-    def interrupted(self, rows: list[dict[str, Any]], total: int) -> None:
-        self._status("interrupted", finished=_now(), done=len(rows), total=total)
+    def interrupted(self, rows: list[dict[str, Any]], total: int, state: str = "interrupted") -> None:
+        self._status(state, finished=_now(), done=len(rows), total=total)
         self.progress(rows, total, state="interrupted")
+
+    @contextlib.contextmanager
+    def recording(self, rows: list[dict[str, Any]], total: Callable[[], int]) -> Iterator[None]:
+        """Record the run as interrupted (Ctrl-C, SIGTERM) or failed (an error) if the block raises."""
+        try:
+            yield
+        except BaseException as exc:
+            self.interrupted(rows, total(), "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+            raise
 
     def complete(self, rows: list[dict[str, Any]], exit_code: int) -> None:
         write_atomic(self.output_dir / SUMMARY_CSV, render_csv(rows))
@@ -208,6 +219,16 @@ class _Run:
         for r in rows:
             counts[str(r.get("status"))] = counts.get(str(r.get("status")), 0) + 1
         self._status("complete", finished=_now(), exit_code=exit_code, counts=counts)
+
+
+def _remove_strays(output_dir: Path, stems: set[str]) -> None:
+    """Remove reports in ``plans/`` that belong to no current course (left over by a killed run)."""
+    folder = output_dir / PLANS_SUBDIR
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if path.suffix in (".json", ".html", ".pdf") and path.is_file() and path.stem not in stems:
+            path.unlink(missing_ok=True)
 
 
 def _remove_outputs(output_dir: Path, outputs: list[str]) -> None:
@@ -272,15 +293,16 @@ def run_batch(
         check_pdf_available()  # before any work: never a batch of errors for a missing extra
     _check_output_folder(output_dir)
     run = _Run(output_dir, None if pseudo else str(root))
-    with interrupt_on_signals():
+    rows: list[dict[str, Any]] = []
+    jobs: list[PlanJob] = []
+    counted: dict[str, int] = {}
+    with interrupt_on_signals(), run.recording(rows, lambda: counted.get("total", len(rows))):
         run.begin()
         discovery = discover_plans(root, exclude=[output_dir])
         state = read_state(output_dir, name=name)
         new_state = BatchState(name=name)
 
-        rows: list[dict[str, Any]] = [
-            skipped_row(s.key if pseudo is None else name(s.key), s.reason) for s in discovery.skipped
-        ]
+        rows.extend(skipped_row(s.key if pseudo is None else name(s.key), s.reason) for s in discovery.skipped)
         if run.previous_state == "in-progress":
             rows.append(
                 skipped_row(
@@ -291,7 +313,7 @@ def run_batch(
             )
         keys = [p.key for p in discovery.plans]
         _remove_outputs(output_dir, state.outputs_except(keys))  # courses that left the root
-        jobs: list[PlanJob] = []
+        _remove_strays(output_dir, {output_stem(k, pseudo) for k in keys})
         reused = 0
         for plan in discovery.plans:
             stem = output_stem(plan.key, pseudo)
@@ -311,7 +333,7 @@ def run_batch(
             # evaluated again: its old reports go now, so none outlives an error or a kill
             _remove_outputs(output_dir, [*state.outputs_of(plan.key), *output_files(stem, pdf=True)])
             jobs.append(PlanJob(plan.key, plan.path, plan.files, stem, known, plan.identifying))
-        total = len(rows) + len(jobs)
+        total = counted["total"] = len(rows) + len(jobs)
         write_atomic(output_dir / STATE_FILE, new_state.to_json())
         run.progress(rows, total)
         if on_start is not None:
@@ -339,16 +361,13 @@ def run_batch(
                 scheduler=scheduler,
                 on_result=collect,
             )
-        except BaseException:
+        finally:
             write_atomic(output_dir / STATE_FILE, new_state.to_json())
-            run.interrupted(rows, total)
-            raise
-        rows = sort_rows(rows)
-        exit_code = batch_exit_code(rows)
-        write_atomic(output_dir / STATE_FILE, new_state.to_json())
-        run.complete(rows, exit_code)
+        done = sort_rows(rows)
+        exit_code = batch_exit_code(done)
+        run.complete(done, exit_code)
     return BatchOutcome(
-        rows=tuple(rows),
+        rows=tuple(done),
         exit_code=exit_code,
         evaluated=len(jobs),
         reused=reused,

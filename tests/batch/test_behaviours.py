@@ -105,7 +105,11 @@ def test_a_course_that_now_errors_or_left_root_loses_its_old_report(tmp_path: Pa
     for f in (root / "p02").iterdir():
         f.unlink()
     (root / "p02").rmdir()
+    # a report a killed run wrote before it could record it, and a file of the user's
+    (out / "plans" / "p04-0badc0de.html").write_text("<html>PASS</html>")
+    (out / "my notes.txt").write_text("kept")
     run_batch(settings(root, out), workers=1, resume=True)
+    assert not (out / "plans" / "p04-0badc0de.html").exists() and (out / "my notes.txt").is_file()
     rows = rows_by_plan(out)
     assert rows["p01"]["status"] == "error" and rows["p01"]["report"] is None
     assert "p02" not in rows
