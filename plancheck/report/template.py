@@ -90,7 +90,6 @@ footer { margin-top: 32px; color: #57606a; font-size: 11px; border-top: 1px soli
   .uid, .hash, code { font-size: 8.5px; }
   figure img { break-inside: avoid; page-break-inside: avoid; }
   figure img { width: auto; max-width: 100%; max-height: 150mm; margin: 0 auto; }
-  #attention-table td.num { white-space: nowrap; }
   #dvh-readout, #dvh-crosshair { display: none !important; }
   #signoff { break-inside: avoid; }
 }
@@ -206,7 +205,7 @@ REPORT_TEMPLATE = """<!DOCTYPE html>
 {% if v.attention %}<table id="attention-table">
 <thead><tr><th>Status</th><th>#</th><th>Structure</th><th>Metric</th><th>Value</th><th>Goal</th><th>Why</th></tr></thead>
 <tbody>
-{% for c in v.attention %}<tr data-status="{{ c.status_class }}"><td class="status status-{{ c.status_class }}">{{ c.symbol }} {{ c.status_label }}</td><td>{{ c.id }}</td><td>{{ c.structure }}</td><td><code class="metric">{{ c.metric }}</code></td><td class="num">{{ c.value }}{% if c.unit %} {{ c.unit }}{% endif %}</td><td class="num">{{ c.goal }}</td><td>{{ c.reason }}</td></tr>
+{% for c in v.attention %}<tr data-status="{{ c.status_class }}"><td class="status status-{{ c.status_class }}">{{ c.symbol }} {{ c.status_label }}</td><td>{{ c.id }}</td><td>{{ c.structure }}</td><td><code class="metric">{{ c.metric }}</code></td><td class="num">{{ c.value }}{% if c.unit %} {{ c.unit }}{% endif %}</td><td class="num nowrap">{{ c.goal }}</td><td>{{ c.reason }}</td></tr>
 {% endfor %}</tbody></table>
 {% else %}<p id="all-passed">Every constraint was evaluated; none failed or warned.</p>{% endif %}
 </section>
