@@ -178,7 +178,7 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
         "patient": {**{k: _text(patient.get(k)) for k in ("name", "id")}, "birth_date": _date(patient.get("birth_date"))},
         "structure_set": {
             **{k: _text(structure_set.get(k)) for k in ("label", "sop_instance_uid", "frame_of_reference_uid")},
-            "date": _date(structure_set.get("date")),
+            "date": _date(structure_set.get("date"), withheld=bool(anonymized)),
             "system": _system(_map(structure_set.get("planning_system"))),
         },
         "dose_unit": dose_unit,
@@ -193,8 +193,8 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
                 "dose_from": _text(p.get("dose_from")),
                 "system": _system(_map(p.get("planning_system"))),
                 "version": _text(_map(p.get("planning_system")).get("software_versions")),
-                "plan_date": _date(p.get("plan_date"), p.get("plan_time")),
-                "review_date": _date(p.get("review_date"), p.get("review_time")),
+                "plan_date": _date(p.get("plan_date"), p.get("plan_time"), withheld=bool(anonymized)),
+                "review_date": _date(p.get("review_date"), p.get("review_time"), withheld=bool(anonymized)),
                 "reviewer": _text(p.get("reviewer_name")),
                 "dose_type": _dose_type(p),
                 "sop_instance_uid": _text(p.get("sop_instance_uid")),
@@ -286,8 +286,10 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
     }
 
 
-def _date(date: Any, time: Any = None) -> str:
-    """A DICOM date (and time) as ``YYYY-MM-DD HH:MM``; ``—`` when absent (or withheld)."""
+def _date(date: Any, time: Any = None, *, withheld: bool = False) -> str:
+    """A DICOM date (and time) as ``YYYY-MM-DD HH:MM``; ``—`` when absent, ``withheld`` when anonymised."""
+    if withheld and not date:
+        return "withheld (anonymised)"
     text = str(date or "").strip()
     if not re.fullmatch(r"\d{8}", text):
         return _text(date)

@@ -166,3 +166,10 @@ def test_new_outcomes_and_verdict_warnings_are_shown_as_they_are() -> None:
     html = render_html(doc, figure=False)
     assert "INCOMPLETE" in html and "0.85 x the planning system" in html
     assert "PASS" not in re.search(r'<div id="outcome">(.*?)</div>', html, flags=re.S).group(1)  # type: ignore[union-attr]
+
+
+def test_an_anonymised_report_says_dates_are_withheld() -> None:
+    from plancheck.report.anonymize import anonymize_document
+
+    html = _section(render_html(anonymize_document(make_document(), b"k" * 32), figure=False), "approval")
+    assert html.count("withheld (anonymised)") == 2 and "2024-11-05" not in html
