@@ -78,6 +78,36 @@ class PatientInfo:
     birth_date: str
 
 
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where a DICOM object came from, as its header says (for the report's provenance).
+
+    ``manufacturer``, ``model_name`` and ``software_versions`` name the system
+    that wrote the object (General Equipment module); ``date`` and ``time``
+    the object's own date (RTPlanDate, StructureSetDate, ContentDate, else
+    InstanceCreationDate), as stored (DA ``YYYYMMDD``, TM ``HHMMSS``).
+    ``approval_status``, ``review_date``, ``review_time`` and ``reviewer_name``
+    come from the Approval module (RT Plan, RT Structure Set). ``identifying``
+    holds every value of an identifying attribute of the header (DICOM PS3.15
+    Annex E, plus every person name, date and UID) as (keyword, VR, value),
+    so that anonymised outputs can replace them wherever they are quoted.
+    Every field is empty when the header does not say.
+    """
+
+    manufacturer: str | None = None
+    model_name: str | None = None
+    software_versions: str | None = None
+    institution_name: str | None = None
+    station_name: str | None = None
+    date: str | None = None
+    time: str | None = None
+    approval_status: str | None = None
+    review_date: str | None = None
+    review_time: str | None = None
+    reviewer_name: str | None = None
+    identifying: tuple[tuple[str, str, str], ...] = ()
+
+
 @dataclass(frozen=True, eq=False)
 class DoseGrid:
     """A dose distribution on an axis-aligned rectilinear grid.
@@ -190,6 +220,18 @@ class RtDose:
     patient: PatientInfo
     tps_dvhs: tuple[TpsDvh, ...] = ()
     findings: tuple[Finding, ...] = ()
+    source: SourceInfo = field(default_factory=SourceInfo)
+
+
+@dataclass(frozen=True)
+class DoseFile:
+    """One RTDOSE file that made a plan's dose: path, identity, dose type and origin."""
+
+    path: Path
+    sop_instance_uid: str
+    dose_type: str  # PHYSICAL, EFFECTIVE
+    summation_type: str
+    source: SourceInfo = field(default_factory=SourceInfo)
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,9 +282,7 @@ class StructureSet:
     patient: PatientInfo
     findings: tuple[Finding, ...] = ()
     axes: FloatArray = field(default_factory=lambda: np.eye(3))
-    # the writer (Manufacturer, Manufacturer's Model Name), for its end-cap convention
-    manufacturer: str | None = None
-    manufacturer_model: str | None = None
+    source: SourceInfo = field(default_factory=SourceInfo)
 
     def by_name(self, name: str) -> Structure:
         for s in self.structures:
@@ -279,6 +319,7 @@ class Plan:
     beam_numbers: tuple[int, ...]
     patient: PatientInfo
     findings: tuple[Finding, ...] = ()
+    source: SourceInfo = field(default_factory=SourceInfo)
 
     @property
     def prescription_gy(self) -> float | None:
@@ -321,6 +362,13 @@ class PlanDose:
     tps_dvhs: tuple[TpsDvh, ...] = ()
     parts: tuple[DosePart, ...] | None = None
     parts_unknown_reason: str | None = None
+    dose_files: tuple[DoseFile, ...] = ()
+
+    @property
+    def dose_type(self) -> str | None:
+        """PHYSICAL or EFFECTIVE when every RTDOSE of the plan says the same, else None."""
+        types = {f.dose_type for f in self.dose_files}
+        return types.pop() if len(types) == 1 else None
 
     @property
     def label(self) -> str:

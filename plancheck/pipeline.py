@@ -32,12 +32,13 @@ def load_courses_from(
     *,
     selection: CourseSelection | None = None,
     fractions: int | None = None,
+    files: Sequence[Path] | None = None,
 ) -> tuple[tuple[Course, ...], tuple[Finding, ...]]:
-    """All courses in ``plan_dir`` and the folder-level findings."""
+    """All courses in ``plan_dir`` (or in its ``files`` only) and the folder-level findings."""
     from plancheck.dicom.course import load_courses
     from plancheck.dicom.discover import index_folder
 
-    index = index_folder(Path(plan_dir))
+    index = index_folder(Path(plan_dir), files)
     loaded = load_courses(
         index, lenient=lenient, selection=selection, fractions=fractions
     )
@@ -51,6 +52,7 @@ def load_folder_courses(
     lenient: bool = False,
     selection: CourseSelection | None = None,
     fractions: int | None = None,
+    files: Sequence[Path] | None = None,
 ) -> tuple[Course, ...]:
     """Every course in ``plan_dir``, each with the folder's findings attached.
 
@@ -72,7 +74,7 @@ def load_folder_courses(
     """
     selection = selection or CourseSelection()
     courses, findings = load_courses_from(
-        plan_dir, lenient, selection=selection, fractions=fractions
+        plan_dir, lenient, selection=selection, fractions=fractions, files=files
     )
     if not courses:
         problems = "; ".join(f.message for f in findings[:5])
@@ -134,6 +136,7 @@ def load_single_course(
     lenient: bool = False,
     selection: CourseSelection | None = None,
     fractions: int | None = None,
+    files: Sequence[Path] | None = None,
 ) -> Course:
     """The one course in ``plan_dir``, with the folder's findings attached.
 
@@ -147,7 +150,12 @@ def load_single_course(
         message lists them and says how to choose.
     """
     courses = load_folder_courses(
-        plan_dir, strict=strict, lenient=lenient, selection=selection, fractions=fractions
+        plan_dir,
+        strict=strict,
+        lenient=lenient,
+        selection=selection,
+        fractions=fractions,
+        files=files,
     )
     if len(courses) > 1:
         why = sorted(
@@ -176,14 +184,17 @@ def evaluate_plan(
     curves: bool = True,
     strict: bool = False,
     lenient: bool = False,
+    files: Sequence[Path] | None = None,
 ) -> dict[str, Any]:
     """Evaluate the course in ``plan_dir`` against ``protocol`` (a name, a file, or None to choose).
 
     ``plans`` (or ``plan_label``, one plan) chooses the plans to evaluate,
     ``course="all"`` sums every plan of the structure set; ``fractions`` is
-    the fraction count of doses without their plan. Returns the evaluation
-    document (see :mod:`plancheck.report.evaluation_doc`). Importable at top
-    level so batch workers (processes, Dask) can call it.
+    the fraction count of doses without their plan. ``files``, when given,
+    are the only files read (batch mode: one course's files, found by their
+    UIDs and references). Returns the evaluation document (see
+    :mod:`plancheck.report.evaluation_doc`). Importable at top level so batch
+    workers (processes, Dask) can call it.
     """
     from plancheck.dvh.engine import DvhSettings
     from plancheck.evaluation import evaluate_course
@@ -197,7 +208,12 @@ def evaluate_plan(
     loaded_protocol = find_protocol(protocol) if protocol is not None else None
     loaded_aliases = load_aliases(aliases) if aliases is not None else None
     loaded = load_single_course(
-        Path(plan_dir), strict=strict, lenient=lenient, selection=selection, fractions=fractions
+        Path(plan_dir),
+        strict=strict,
+        lenient=lenient,
+        selection=selection,
+        fractions=fractions,
+        files=files,
     )
     single = loaded.plans[0].label if len(chosen) == 1 and len(loaded.plans) == 1 else None
     evaluation = evaluate_course(

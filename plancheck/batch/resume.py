@@ -13,6 +13,10 @@ summary row. A plan is reused when
 * its previous result was not an internal error (those are retried), and
 * its report files are still in the output folder.
 
+File paths are relative to the root, as discovery found them; a path through
+a symbolic link (inside the root) is stamped and hashed by its target's
+content, so a dose changed behind a link is evaluated again.
+
 With ``--anonymize`` the state keys are keyed pseudonyms of the folder and
 file names, so the state file says no more than the reports do.
 """
@@ -149,6 +153,16 @@ class BatchState:
             row=dict(row),
             outputs=list(outputs),
         )
+
+    def outputs_of(self, plan_key: str) -> list[str]:
+        """The output files recorded for a plan (relative to the output folder)."""
+        entry = self._entries.get(self._name(plan_key))
+        return list(entry.outputs) if entry is not None else []
+
+    def outputs_except(self, plan_keys: Sequence[str]) -> list[str]:
+        """The output files recorded for plans other than ``plan_keys`` (plans that left the root)."""
+        wanted = {self._name(k) for k in plan_keys}
+        return [o for k, e in self._entries.items() if k not in wanted for o in e.outputs]
 
     def keep_only(self, plan_keys: Sequence[str]) -> None:
         """Forget plans that are no longer under the root."""

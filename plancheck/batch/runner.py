@@ -13,14 +13,26 @@ memory, a crash in a native library), that job's result is made by
   kills its process fails alone;
 * with Dask, the scheduler retries a job whose worker died and gives up after
   its ``allowed-failures`` setting (``KilledWorker``).
+
+Stopping: when the batch is interrupted (Ctrl-C, or SIGTERM turned into
+:class:`Terminated` by :func:`interrupt_on_signals`), every worker process is
+terminated before the exception goes on, so none is left running. Workers
+ignore SIGINT themselves (a terminal's Ctrl-C reaches the whole process group;
+the main process decides), and on Linux they are told to stop when the main
+process dies, even by SIGKILL (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Generic, TypeVar
@@ -28,7 +40,14 @@ from typing import Any, Generic, TypeVar
 from plancheck.errors import EXIT_USAGE, PlancheckError
 from plancheck.report.extras import require
 
-__all__ = ["LOCAL_SCHEDULER", "SchedulerError", "default_workers", "run_jobs"]
+__all__ = [
+    "LOCAL_SCHEDULER",
+    "SchedulerError",
+    "Terminated",
+    "default_workers",
+    "interrupt_on_signals",
+    "run_jobs",
+]
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -40,6 +59,59 @@ class SchedulerError(PlancheckError):
     """The Dask scheduler cannot be reached or started (a usage error, exit 2)."""
 
     exit_code = EXIT_USAGE
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM); handled like Ctrl-C, exit status 143."""
+
+    signal_number = int(signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def interrupt_on_signals() -> Iterator[None]:
+    """Turn SIGTERM (and SIGHUP) into :class:`Terminated` in the main thread, for clean stops."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        error = Terminated(f"stopped by signal {signum}")
+        error.signal_number = signum
+        raise error
+
+    wanted = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    previous = {sig: signal.signal(sig, handler) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _worker_init() -> None:
+    """In each worker: leave Ctrl-C to the main process, and die with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM))
+        except (OSError, AttributeError):
+            return
+        if os.getppid() == 1:  # the main process died before the request took effect
+            os._exit(1)
+
+
+def _stop_workers() -> None:
+    """Terminate every worker process of this process, then make sure they are gone."""
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
+            child.join(timeout=5)
 
 
 def default_workers() -> int:
@@ -96,13 +168,24 @@ def _context() -> Any:
 
 
 def _run_isolated(func: Callable[[J], R], job: J) -> R:
-    with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
+    with ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_worker_init) as pool:
         return pool.submit(func, job).result()
 
 
 def _run_processes(func: Callable[[J], R], col: _Collector[J, R], workers: int) -> None:
+    try:
+        _run_pool(func, col, workers)
+    except BaseException:  # Ctrl-C, SIGTERM, or a bug: no worker may outlive the batch
+        _stop_workers()
+        raise
+
+
+def _run_pool(func: Callable[[J], R], col: _Collector[J, R], workers: int) -> None:
     broken: list[int] = []
-    with ProcessPoolExecutor(max_workers=min(workers, len(col.jobs)), mp_context=_context()) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(col.jobs)), mp_context=_context(), initializer=_worker_init
+    )
+    try:
         futures: dict[Future[R], int] = {pool.submit(func, job): i for i, job in enumerate(col.jobs)}
         for fut in as_completed(futures):
             i = futures[fut]
@@ -114,6 +197,11 @@ def _run_processes(func: Callable[[J], R], col: _Collector[J, R], workers: int) 
                 col.lost(i, _describe(exc))
             else:
                 col.done(i, result)
+    except BaseException:
+        _stop_workers()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     if not broken:
         return
     # a worker died and took the pool with it: run the unfinished jobs one process each

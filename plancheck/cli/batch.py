@@ -11,6 +11,7 @@ import click
 
 from plancheck.cli.common import PlancheckUsageError
 from plancheck.cli.options import end_caps_option
+from plancheck.cli.output import terminal_safe
 from plancheck.cli.report import anonymize_key_from, anonymize_options
 
 DEFAULT_OUTPUT = "plancheck-batch"
@@ -73,7 +74,8 @@ class _Progress:
 
     def advance(self, row: dict[str, Any]) -> None:
         if self.bar is not None and self.task is not None:
-            self.bar.update(self.task, advance=1, last=f"{row.get('plan')}: {row.get('status')}")
+            last = terminal_safe(f"{row.get('plan')}: {row.get('status')}")
+            self.bar.update(self.task, advance=1, last=last)
 
 
 @click.command("batch")
@@ -123,20 +125,24 @@ def batch(
     pdf: bool,
     anonymize: bool,
     anonymize_key: str | None,
+    anonymize_keep_labels: bool,
     end_caps: str,
 ) -> None:
-    """Evaluate every plan folder under ROOT and write per-plan reports and a summary.
+    """Evaluate every course under ROOT and write per-course reports and a summary.
 
-    Writes OUTPUT/summary.csv, summary.jsonl and index.html (plans sorted by
-    severity, linking to OUTPUT/plans/*.html). ROOT is only read. Exit status:
-    the most severe of the plans (3 input error or not evaluated, 2 protocol
-    error, 1 a constraint fails, 0 all pass).
+    Courses are found by their UIDs and references, wherever their files lie
+    (links are followed inside ROOT only). Writes OUTPUT/run.json (in-progress,
+    interrupted or complete), summary.csv, summary.jsonl and index.html
+    (courses sorted by severity, linking to OUTPUT/plans/*.html). ROOT is only
+    read. Exit status: the most severe of the courses (3 input error, not
+    evaluated or a report not written, 2 protocol error, 1 a constraint
+    fails, 0 all pass); 130/143 when interrupted.
     """
     from plancheck.batch.run import OVERVIEW_HTML, run_batch
     from plancheck.batch.task import BatchSettings
 
     root_path = Path(root).resolve()
-    key = anonymize_key_from(anonymize, anonymize_key)
+    key = anonymize_key_from(anonymize, anonymize_key, anonymize_keep_labels)
     settings = BatchSettings(
         root=root_path,
         output_dir=_resolve_output(root_path, output),
@@ -144,6 +150,7 @@ def batch(
         aliases=Path(aliases).resolve() if aliases else None,
         end_caps=end_caps,
         anonymize_key=key,
+        anonymize_keep_labels=anonymize_keep_labels,
         pdf=pdf,
     )
     progress = _Progress()
@@ -162,6 +169,8 @@ def batch(
     text = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no plan found"
     reused = f" ({outcome.reused} unchanged, reused)" if outcome.reused else ""
     click.echo(
-        f"{text}{reused} in {outcome.seconds:.1f} s; summary: {outcome.output_dir / OVERVIEW_HTML}"
+        terminal_safe(
+            f"{text}{reused} in {outcome.seconds:.1f} s; summary: {outcome.output_dir / OVERVIEW_HTML}"
+        )
     )
     ctx.exit(outcome.exit_code)

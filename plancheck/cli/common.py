@@ -23,9 +23,11 @@ class PlancheckGroup(click.Group):
             raise
         except MemoryError as exc:
             _report(ctx, exc, EXIT_INPUT, "out of memory: the input is larger than this machine can hold")
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            # SIGTERM arrives as a KeyboardInterrupt subclass carrying its signal number
+            number = int(getattr(exc, "signal_number", 2))
+            click.echo("terminated" if number != 2 else "interrupted", err=True)
+            sys.exit(128 + number)
         except Exception as exc:  # last line of defence: never a traceback by default
             _report(
                 ctx,
@@ -44,7 +46,9 @@ def _debug(ctx: click.Context) -> bool:
 def _report(ctx: click.Context, exc: BaseException, code: int, text: str | None = None) -> None:
     if _debug(ctx):
         traceback.print_exception(type(exc), exc, exc.__traceback__)
-    click.secho(f"plancheck: error: {text or exc}", err=True, fg="red")
+    from plancheck.report.terminal import terminal_safe
+
+    click.secho(terminal_safe(f"plancheck: error: {text or exc}"), err=True, fg="red")
     ctx.exit(code)
 
 

@@ -16,7 +16,7 @@ from plancheck.cli.options import (
     plan_dir_argument,
     strict_option,
 )
-from plancheck.cli.output import emit
+from plancheck.cli.output import emit, terminal_safe
 
 
 @click.command("dvh")
@@ -127,7 +127,7 @@ def dvh(
             console = Console(width=None if sys.stdout.isatty() else 200)
             console.print(dvh_output.render_table(report))
             for f in report.findings:
-                console.print(f"[{f.severity.value}] {f.message}", markup=False, highlight=False)
+                console.print(f"[{f.severity.value}] {terminal_safe(f.message)}", markup=False, highlight=False)
         else:
             console = Console(record=True, width=200, file=io.StringIO())
             console.print(dvh_output.render_table(report))

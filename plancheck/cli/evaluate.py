@@ -17,6 +17,7 @@ from plancheck.cli.options import (
     strict_option,
 )
 from plancheck.cli.output import emit, write_text_atomic
+from plancheck.cli.report import anonymize_key_from, anonymize_options
 
 
 @click.command("evaluate")
@@ -32,7 +33,7 @@ from plancheck.cli.output import emit, write_text_atomic
     show_default=True,
 )
 @output_option
-@click.option("--anonymize", is_flag=True, help="Replace patient name, ID, birth date and UIDs with stable pseudonyms.")
+@anonymize_options
 @end_caps_option
 @strict_option
 @click.pass_context
@@ -47,6 +48,8 @@ def evaluate(
     output_format: str,
     output: str | None,
     anonymize: bool,
+    anonymize_key: str | None,
+    anonymize_keep_labels: bool,
     end_caps: str,
     strict: bool,
     lenient: bool,
@@ -62,6 +65,7 @@ def evaluate(
         raise click.UsageError("--strict and --lenient exclude each other")
     if output_format == "pdf" and output is None:
         raise click.UsageError("--format pdf needs --output FILE")
+    key = anonymize_key_from(anonymize, anonymize_key, anonymize_keep_labels)
     doc = evaluate_plan(
         Path(plan_dir),
         protocol_name,
@@ -74,10 +78,10 @@ def evaluate(
         strict=strict,
         lenient=lenient,
     )
-    if anonymize:
-        from plancheck.report.anonymize import anonymize_document, load_or_create_key
+    if key is not None:
+        from plancheck.report.anonymize import anonymize_document
 
-        doc = anonymize_document(doc, load_or_create_key())
+        doc = anonymize_document(doc, key, keep_labels=anonymize_keep_labels)
     if output_format == "json":
         emit(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
     elif output_format == "csv":

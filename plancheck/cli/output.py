@@ -1,12 +1,21 @@
-"""Writing command output: to stdout, or atomically to a file (temporary file, then rename)."""
+"""Writing command output: to stdout, or atomically to a file (temporary file, then rename).
+
+Text shown on a terminal never carries an escape sequence from a DICOM file:
+:func:`emit` passes it through :func:`terminal_safe` when standard output is
+a terminal (files and pipes get the text as it is).
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from plancheck.batch.files import write_atomic
+from plancheck.report.terminal import terminal_safe
+
+__all__ = ["emit", "terminal_safe", "write_text_atomic"]
 
 
 def write_text_atomic(path: Path, text: str | bytes) -> None:
@@ -15,8 +24,8 @@ def write_text_atomic(path: Path, text: str | bytes) -> None:
 
 
 def emit(text: str, output: str | None) -> None:
-    """Print ``text`` or write it to ``output``."""
+    """Print ``text`` (terminal-safe on a terminal) or write it to ``output``."""
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(terminal_safe(text) if sys.stdout.isatty() else text, nl=False)
     else:
         write_text_atomic(Path(output), text)

@@ -19,7 +19,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def anonymize_options(f: F) -> F:
-    """``--anonymize`` and ``--anonymize-key FILE`` (shared by report, evaluate and batch)."""
+    """``--anonymize``, ``--anonymize-key FILE`` and ``--anonymize-keep-labels`` (report, evaluate, batch)."""
+    f = click.option(
+        "--anonymize-keep-labels",
+        "anonymize_keep_labels",
+        is_flag=True,
+        help="With --anonymize: keep plan and structure-set labels readable (any patient name, ID "
+        "or date inside them is still replaced). Off by default.",
+    )(f)
     f = click.option(
         "--anonymize-key",
         "anonymize_key",
@@ -31,14 +38,17 @@ def anonymize_options(f: F) -> F:
     return click.option(
         "--anonymize",
         is_flag=True,
-        help="Replace patient name, ID, birth date and every UID with stable pseudonyms in every output.",
+        help="Replace every identifying value (patient, labels, people, institution, dates, UIDs, "
+        "file and folder names) with stable pseudonyms in every output; clinical text is kept.",
     )(f)
 
 
-def anonymize_key_from(anonymize: bool, key_file: str | None) -> bytes | None:
+def anonymize_key_from(anonymize: bool, key_file: str | None, keep_labels: bool = False) -> bytes | None:
     """The key to anonymise with, or ``None`` when not anonymising."""
     if key_file is not None and not anonymize:
         raise PlancheckUsageError("--anonymize-key is only used with --anonymize")
+    if keep_labels and not anonymize:
+        raise PlancheckUsageError("--anonymize-keep-labels is only used with --anonymize")
     if not anonymize:
         return None
     from plancheck.report.anonymize import load_or_create_key
@@ -46,7 +56,14 @@ def anonymize_key_from(anonymize: bool, key_file: str | None) -> bytes | None:
     return load_or_create_key(Path(key_file) if key_file else None)
 
 
-def write_report(doc: dict[str, Any], output_format: str, output: str | None, key: bytes | None) -> None:
+def write_report(
+    doc: dict[str, Any],
+    output_format: str,
+    output: str | None,
+    key: bytes | None,
+    *,
+    keep_labels: bool = False,
+) -> None:
     """Render ``doc`` (anonymised first when ``key`` is given) and write it, atomically, or to stdout.
 
     ``output_format`` is ``"html"``, ``"pdf"`` or ``"json"``. A PDF goes to
@@ -55,7 +72,7 @@ def write_report(doc: dict[str, Any], output_format: str, output: str | None, ke
     if key is not None:
         from plancheck.report.anonymize import anonymize_document
 
-        doc = anonymize_document(doc, key)
+        doc = anonymize_document(doc, key, keep_labels=keep_labels)
     if output_format == "json":
         emit(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", output)
         return
@@ -95,7 +112,12 @@ def write_report(doc: dict[str, Any], output_format: str, output: str | None, ke
 )
 @anonymize_options
 def report(
-    evaluation: str, output_format: str, output: str | None, anonymize: bool, anonymize_key: str | None
+    evaluation: str,
+    output_format: str,
+    output: str | None,
+    anonymize: bool,
+    anonymize_key: str | None,
+    anonymize_keep_labels: bool,
 ) -> None:
     """Render the evaluation document EVALUATION (from 'plancheck evaluate --format json').
 
@@ -103,6 +125,6 @@ def report(
     """
     from plancheck.report.document import read_evaluation_document
 
-    key = anonymize_key_from(anonymize, anonymize_key)
+    key = anonymize_key_from(anonymize, anonymize_key, anonymize_keep_labels)
     doc = read_evaluation_document(Path(evaluation))
-    write_report(doc, output_format, output, key)
+    write_report(doc, output_format, output, key, keep_labels=anonymize_keep_labels)

@@ -49,6 +49,7 @@ from plancheck.dicom.tps_dvh import has_percent_volumes, scaled_tps_dvh
 from plancheck.errors import CourseError, PlancheckError
 from plancheck.model import (
     Course,
+    DoseFile,
     DoseGrid,
     DosePart,
     EndCaps,
@@ -430,7 +431,11 @@ def _plan_dose(
         notes.append(finding)
         return None
     uids = tuple(t.link.header.sop_instance_uid for t in choice.terms)
-    return PlanDose(pl.plan, grid, how, uids, dvhs, parts, reason)
+    files = tuple(
+        DoseFile(d.path, d.sop_instance_uid, d.dose_type, d.summation_type, d.source)
+        for d in doses.values()
+    )
+    return PlanDose(pl.plan, grid, how, uids, dvhs, parts, reason, dose_files=files)
 
 
 def _parts(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -295,8 +296,11 @@ def _read_one(path: Path, preamble: bool) -> IndexedFile:
 # --------------------------------------------------------------------------- the folder
 
 
-def index_folder(path: Path) -> FolderIndex:
+def index_folder(path: Path, paths: Sequence[Path] | None = None) -> FolderIndex:
     """Index every DICOM file under ``path`` (recursively), reading each once.
+
+    ``paths``, when given, are the files to index instead of every file under
+    ``path`` (batch mode: the files of one course, found by their references).
 
     Raises
     ------
@@ -312,7 +316,7 @@ def index_folder(path: Path) -> FolderIndex:
         )
     findings: list[Finding] = []
     try:
-        candidates = _walk(root, findings)
+        candidates = _walk(root, findings) if paths is None else sorted(Path(f) for f in paths)
     except OSError as exc:
         raise InputError(f"the folder cannot be listed ({exc.strerror or exc})", path=root) from exc
 

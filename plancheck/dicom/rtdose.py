@@ -51,6 +51,7 @@ from plancheck.dicom._read import (
     raw_element,
     read_dataset,
 )
+from plancheck.dicom.identity import source_from_dataset
 from plancheck.dicom.kinds import RT_DOSE_STORAGE
 from plancheck.dicom.tps_dvh import tps_dvhs_from_dataset
 from plancheck.errors import DicomReadError, UnsupportedDataError
@@ -248,6 +249,7 @@ def rtdose_from_dataset(
         patient=h.patient,
         tps_dvhs=dvhs,
         findings=tuple(notes),
+        source=source_from_dataset(ds),
     )
 
 

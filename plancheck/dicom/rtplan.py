@@ -24,6 +24,7 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 
 from plancheck.dicom._read import Fields, capture_warnings, dataset_path, read_dataset
+from plancheck.dicom.identity import source_from_dataset
 from plancheck.dicom.kinds import RT_ION_PLAN_STORAGE, RT_PLAN_STORAGE
 from plancheck.errors import DicomReadError
 from plancheck.model import DoseReference, Finding, Plan, Severity
@@ -115,7 +116,7 @@ def plan_from_dataset(ds: Dataset, *, path: Path | None = None) -> Plan:
     notes: list[Finding] = []
     with capture_warnings(path, notes):
         plan = _plan(ds, path, notes)
-    return replace(plan, findings=tuple(notes))
+    return replace(plan, findings=tuple(notes), source=source_from_dataset(ds))
 
 
 def fraction_groups_from_dataset(

@@ -41,6 +41,7 @@ import numpy.typing as npt
 from pydicom.dataset import Dataset
 
 from plancheck.dicom._read import Fields, capture_warnings, dataset_path, read_dataset
+from plancheck.dicom.identity import source_from_dataset
 from plancheck.dicom.kinds import RT_STRUCTURE_SET_STORAGE
 from plancheck.errors import DicomReadError
 from plancheck.geometry.frames import contour_frame, describe_frame, newell_normal
@@ -91,7 +92,7 @@ def structure_set_from_dataset(
     notes: list[Finding] = []
     with capture_warnings(path, notes):
         ss = _structure_set(ds, path, notes, lenient)
-    return replace(ss, findings=tuple(notes))
+    return replace(ss, findings=tuple(notes), source=source_from_dataset(ds))
 
 
 # --------------------------------------------------------------------------- the set
@@ -215,8 +216,6 @@ def _structure_set(
         structures=structures,
         patient=f.patient(),
         axes=axes,
-        manufacturer=f.text("Manufacturer"),
-        manufacturer_model=f.text("ManufacturerModelName"),
     )
 
 

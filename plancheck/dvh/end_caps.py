@@ -209,7 +209,9 @@ def _matches_by_name(system: PlanningSystem, manufacturer: str | None, model: st
 
 def end_caps_for_structure_set(requested: EndCaps, ss: StructureSet) -> EndCapsChoice:
     """``requested`` resolved for a structure set (``AUTO``: by the system that wrote it)."""
-    return choose_end_caps(requested, ss.manufacturer, ss.manufacturer_model, ss.sop_instance_uid)
+    return choose_end_caps(
+        requested, ss.source.manufacturer, ss.source.model_name, ss.sop_instance_uid
+    )
 
 
 def end_caps_of_tps_dvh(tps: TpsDvh) -> EndCapsChoice:

@@ -140,10 +140,16 @@ def render_table(report: DvhReport) -> Any:
         f"{p.label} ({p.n_fractions} fx)" if p.n_fractions else p.label for p in report.plans
     )
     # Text, not str: names from DICOM files and metric brackets are never read as markup
+    from plancheck.report.terminal import terminal_safe
+
     caption = None
     if report.end_caps is not None:
-        caption = Text(f"End caps: {report.end_caps.end_caps.value} — {report.end_caps.reason}")
-    table = Table(title=Text(f"DVH metrics — {plans}"), caption=caption, header_style="bold")
+        caption = Text(
+            terminal_safe(f"End caps: {report.end_caps.end_caps.value} — {report.end_caps.reason}")
+        )
+    table = Table(
+        title=Text(terminal_safe(f"DVH metrics — {plans}")), caption=caption, header_style="bold"
+    )
     table.add_column("Structure")
     table.add_column("ROI", justify="right")
     for name in metric_names:
@@ -152,7 +158,7 @@ def render_table(report: DvhReport) -> Any:
     for s in report.structures:
         cells = ["—" if m.value is None else f"{m.value:.2f}" for m in s.metrics]
         outside = f"{s.volume_outside_grid_cc:.2f}" if s.volume_outside_grid_cc > 0 else "0"
-        table.add_row(Text(s.name), str(s.roi_number), *cells, outside)
+        table.add_row(Text(terminal_safe(s.name)), str(s.roi_number), *cells, outside)
         other = report.comparison.get(s.roi_number)
         if other is not None:
             cells = ["—" if m.value is None else f"{m.value:.2f}" for m in other]

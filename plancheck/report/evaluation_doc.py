@@ -13,9 +13,17 @@ from typing import Any
 from plancheck.dvh.crosscheck import compare_with_tps
 from plancheck.dvh.metric import PHYSICAL, parse_metric
 from plancheck.errors import MetricSyntaxError
-from plancheck.evaluation import CourseEvaluation, input_files
+from plancheck.evaluation import CourseEvaluation
+from plancheck.inputs import describe_inputs
 from plancheck.report.dvh_output import curve_points, quantity_key
-from plancheck.report.provenance import course_summary, plan_summary, provenance
+from plancheck.report.provenance import (
+    apply_dose_unit,
+    course_summary,
+    dose_unit_of,
+    identifying_attributes,
+    plan_summary,
+    provenance,
+)
 
 __all__ = ["EVALUATION_SCHEMA_VERSION", "evaluation_document", "quantity_key"]
 
@@ -110,7 +118,8 @@ def evaluation_document(
             "source_folder": source,
             "protocol_file": ev.protocol.source,
             "protocol_sha256": ev.protocol.sha256,
-            "input_files": input_files(ev.course),
+            "input_files": describe_inputs(ev.course),
+            "identifying_attributes": identifying_attributes(ev.course),
             "settings": {
                 "end_caps": ev.settings.end_caps.value,
                 **_end_caps_settings(ev),
@@ -128,6 +137,7 @@ def evaluation_document(
         "course": {
             "structure_set": summary["structure_set"],
             "plans": [plan_summary(p) for p in ev.plans],
+            "dose_unit": dose_unit_of(ev.plans),
             "dose_levels": levels,
         },
         "constraints": constraints,
@@ -146,7 +156,7 @@ def evaluation_document(
     }
     if doc_crosschecks:
         out["crosschecks"] = doc_crosschecks
-    return out
+    return apply_dose_unit(out)
 
 
 def _end_caps_settings(ev: CourseEvaluation) -> dict[str, Any]:

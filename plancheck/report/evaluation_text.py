@@ -6,6 +6,8 @@ import csv
 import io
 from typing import Any
 
+from plancheck.report.terminal import terminal_safe
+
 __all__ = ["STATUS_STYLE", "render_evaluation_csv", "render_evaluation_table"]
 
 STATUS_STYLE = {
@@ -40,14 +42,25 @@ def _value(c: dict[str, Any]) -> str:
 
 
 def render_evaluation_table(doc: dict[str, Any]) -> list[Any]:
-    """Rich renderables: a header, the constraints grouped by structure, findings, the verdict."""
+    """Rich renderables: a header, the constraints grouped by structure, findings, the verdict.
+
+    Every string is made terminal-safe (:func:`~plancheck.report.terminal.terminal_safe`):
+    names from DICOM files never send escape sequences to the terminal.
+    """
     from rich.table import Table
-    from rich.text import Text
+    from rich.text import Text as RichText
+
+    def Text(value: str, style: str = "") -> Any:  # noqa: N802 - stands in for rich's Text
+        return RichText(terminal_safe(str(value)), style=style)
 
     out: list[Any] = []
-    plans = ", ".join(
-        f"{p['label']} ({p['n_fractions']} fx, Rx {p['prescription_gy']} Gy)" for p in doc["course"]["plans"]
-    )
+    unit = str(doc["course"].get("dose_unit") or "Gy")
+
+    def rx(p: dict[str, Any]) -> str:
+        dose = p.get("prescription_gy")
+        return "Rx —" if dose is None else f"Rx {dose:g} {unit}"
+
+    plans = ", ".join(f"{p['label']} ({p['n_fractions']} fx, {rx(p)})" for p in doc["course"]["plans"])
     out.append(Text(f"Patient {doc['patient']['name']} ({doc['patient']['id']}) — {plans}"))
     out.append(Text(doc["protocol"]["selected"], style="dim"))
     table = Table(header_style="bold", show_lines=False)

@@ -2,8 +2,16 @@
 
 Rendered from an evaluation document (see :mod:`plancheck.report.document`)
 with Jinja2 and autoescaping: every string is escaped, so a ROI named
-``<script>alert(1)</script>`` reads as text. Styles and the DVH figure are
-embedded (the figure as an SVG ``data:`` image); the page fetches nothing.
+``<script>alert(1)</script>`` reads as text. Styles, the DVH figure (an SVG
+``data:`` image) and the small script that reads DVH values under the
+pointer are embedded; the page fetches nothing.
+
+What a reviewer signs is all on the page: a summary of what failed, warned
+or could not be evaluated (with values and reasons) at the top; the planning
+system (manufacturer, model, version), plan date, approval status, date and
+reviewer of every plan; the dose unit (Gy(RBE) for EFFECTIVE doses) wherever
+doses are shown; every input file with its SHA-256; the protocol's
+references; and a blank sign-off block.
 """
 
 from __future__ import annotations
@@ -11,18 +19,21 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from plancheck import __version__
 from plancheck.report.document import STATUS_LABELS
 from plancheck.report.plot import DvhFigure, render_dvh_figure
-from plancheck.report.template import REPORT_TEMPLATE, STYLES
+from plancheck.report.template import READOUT_SCRIPT, READOUT_SCRIPT_HASH, REPORT_TEMPLATE, STYLES
 
 __all__ = ["fmt_number", "render_html", "report_view"]
 
 DASH = "—"
-_SYMBOLS = {"pass": "✓", "warn": "▲", "fail": "✗", "not-evaluated": "–", "reported": "◆"}
+_SYMBOLS = {"pass": "✓", "warn": "▲", "fail": "✗", "not-evaluated": "–", "reported": "◆", "incomplete": "–"}
+# what the summary at the top lists, most serious first
+_ATTENTION = ("fail", "not-evaluated", "warn")
 _SEVERITY_LABELS = {"error": "ERROR", "warning": "WARNING", "info": "info"}
 
 
@@ -63,14 +74,40 @@ def _list(value: Any) -> list[Any]:
 
 def _status(value: Any) -> str:
     s = str(value) if value is not None else "not-evaluated"
-    return s if s in STATUS_LABELS else "unknown"
+    return s if s in STATUS_LABELS or s == "incomplete" else "unknown"
 
 
-def _constraint_row(c: Mapping[str, Any]) -> dict[str, Any]:
+def _status_label(value: Any) -> str:
+    s = str(value) if value is not None else "not-evaluated"
+    return STATUS_LABELS.get(s, s.upper().replace("-", " "))
+
+
+def _anchor(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
+
+
+def _source_parts(source: str, keys: list[str]) -> list[tuple[str, str | None]]:
+    """``source`` split into text and reference keys (linked to the bibliography)."""
+    if not source or not keys:
+        return [(source, None)] if source else []
+    pattern = re.compile("(" + "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True)) + r")(?![A-Za-z0-9])")
+    parts: list[tuple[str, str | None]] = []
+    last = 0
+    for m in pattern.finditer(source):
+        if m.start() > last:
+            parts.append((source[last : m.start()], None))
+        parts.append((m.group(0), _anchor(m.group(0))))
+        last = m.end()
+    if last < len(source):
+        parts.append((source[last:], None))
+    return parts
+
+
+def _constraint_row(c: Mapping[str, Any], keys: list[str] | None = None) -> dict[str, Any]:
     status = _status(c.get("status"))
     return {
         "status_class": status,
-        "status_label": STATUS_LABELS.get(status, str(c.get("status")).upper()),
+        "status_label": _status_label(c.get("status")),
         "symbol": _SYMBOLS.get(status, "?"),
         "id": _text(c.get("id")),
         "structure": _text(c.get("structure")),
@@ -84,6 +121,8 @@ def _constraint_row(c: Mapping[str, Any]) -> dict[str, Any]:
         "priority": _text(c.get("priority")),
         "reason": "" if c.get("reason") is None else str(c.get("reason")),
         "source": "" if c.get("source") is None else str(c.get("source")),
+        "source_parts": _source_parts("" if c.get("source") is None else str(c.get("source")), keys or []),
+        "anchor": _anchor(str(c.get("id", ""))),
     }
 
 
@@ -112,7 +151,14 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
     structure_set = _map(course.get("structure_set"))
     plans = [p for p in _list(course.get("plans")) if isinstance(p, Mapping)]
     outcome = _status(summary.get("outcome"))
-    constraints = [_constraint_row(c) for c in _list(doc.get("constraints")) if isinstance(c, Mapping)]
+    references = [
+        {"key": str(r.get("key")), "citation": _text(r.get("citation")), "anchor": _anchor(str(r.get("key")))}
+        for r in _list(protocol.get("references"))
+        if isinstance(r, Mapping) and r.get("key")
+    ]
+    keys = [r["key"] for r in references]
+    constraints = [_constraint_row(c, keys) for c in _list(doc.get("constraints")) if isinstance(c, Mapping)]
+    dose_unit = str(course.get("dose_unit") or "Gy")
     settings = _map(provenance.get("settings"))
     anonymized = _map(provenance.get("anonymized"))
     protocol_name = _text(protocol.get("name"))
@@ -129,10 +175,14 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
             if anonymized
             else ""
         ),
-        "patient": {k: _text(patient.get(k)) for k in ("name", "id", "birth_date")},
+        "patient": {**{k: _text(patient.get(k)) for k in ("name", "id")}, "birth_date": _date(patient.get("birth_date"))},
         "structure_set": {
-            k: _text(structure_set.get(k)) for k in ("label", "sop_instance_uid", "frame_of_reference_uid")
+            **{k: _text(structure_set.get(k)) for k in ("label", "sop_instance_uid", "frame_of_reference_uid")},
+            "date": _date(structure_set.get("date"), withheld=bool(anonymized)),
+            "system": _system(_map(structure_set.get("planning_system"))),
         },
+        "dose_unit": dose_unit,
+        "rbe": "RBE" in dose_unit,
         "plan_labels": plan_labels,
         "plans": [
             {
@@ -141,6 +191,12 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
                 "prescription_gy": fmt_number(p.get("prescription_gy")),
                 "approval_status": _text(p.get("approval_status")),
                 "dose_from": _text(p.get("dose_from")),
+                "system": _system(_map(p.get("planning_system"))),
+                "version": _text(_map(p.get("planning_system")).get("software_versions")),
+                "plan_date": _date(p.get("plan_date"), p.get("plan_time"), withheld=bool(anonymized)),
+                "review_date": _date(p.get("review_date"), p.get("review_time"), withheld=bool(anonymized)),
+                "reviewer": _text(p.get("reviewer_name")),
+                "dose_type": _dose_type(p),
                 "sop_instance_uid": _text(p.get("sop_instance_uid")),
                 "rtdose_uids": [str(u) for u in _list(p.get("rtdose_sop_instance_uids"))] or [DASH],
             }
@@ -152,6 +208,7 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
                 "structure": _text(d.get("structure")),
                 "dose_gy": fmt_number(d.get("dose_gy")),
                 "fractions": fmt_number(d.get("fractions")),
+                "plans": ", ".join(str(x) for x in _list(d.get("plans")) if x is not None) or DASH,
                 "status": _text(d.get("status")),
                 "status_class": {"match": "pass", "mismatch": "fail"}.get(str(d.get("status")), "unknown"),
                 "message": _text(d.get("message")),
@@ -159,6 +216,10 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
             for d in _list(course.get("dose_levels"))
             if isinstance(d, Mapping)
         ],
+        "dose_levels_checked": any(
+            isinstance(d, Mapping) and (d.get("status") or d.get("message"))
+            for d in _list(course.get("dose_levels"))
+        ),
         "protocol": {
             "name": protocol_name,
             "title": _text(protocol.get("title")),
@@ -170,7 +231,8 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
             "sha256": _text(provenance.get("protocol_sha256")),
         },
         "outcome": outcome,
-        "outcome_label": STATUS_LABELS.get(outcome, "UNKNOWN"),
+        "outcome_label": _status_label(summary.get("outcome")) if summary.get("outcome") else "UNKNOWN",
+        "warnings": [str(w) for w in _list(summary.get("warnings"))],
         "outcome_symbol": _SYMBOLS.get(outcome, "?"),
         "counts": [
             ("pass", fmt_number(summary.get("pass"))),
@@ -181,12 +243,18 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
         ],
         "missing_structures": [str(m) for m in _list(summary.get("missing_structures"))],
         "failed": [c for c in constraints if c["status_class"] == "fail"],
+        "attention": sorted(
+            (c for c in constraints if c["status_class"] in _ATTENTION),
+            key=lambda c: _ATTENTION.index(c["status_class"]),
+        ),
         "constraints": constraints,
         "figure": figure,
+        "readout_json": _readout_json(figure),
+        "references": references,
         "structures": [
             {
                 "name": _text(s.get("name")),
-                "roi_number": _text(s.get("roi_number")),
+                "roi": _roi_text(s),
                 "protocol_structure": _text(s.get("protocol_structure")),
                 "volume_cc": fmt_number(s.get("volume_cc")),
                 "outside_cc": fmt_number(s.get("volume_outside_grid_cc")),
@@ -208,11 +276,59 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
         "extra_tables": _extra_tables(doc),
         "settings": [(str(k), _text(v)) for k, v in sorted(settings.items())],
         "input_files": [
-            {k: _text(f.get(k)) for k in ("path", "modality", "sop_instance_uid", "sha256")}
+            {
+                **{k: _text(f.get(k)) for k in ("path", "modality", "sop_instance_uid", "used_by")},
+                "sha256": _text(f.get("sha256") or f.get("sha256_error")),
+            }
             for f in _list(provenance.get("input_files"))
             if isinstance(f, Mapping)
         ],
     }
+
+
+def _date(date: Any, time: Any = None, *, withheld: bool = False) -> str:
+    """A DICOM date (and time) as ``YYYY-MM-DD HH:MM``; ``—`` when absent, ``withheld`` when anonymised."""
+    if withheld and not date:
+        return "withheld (anonymised)"
+    text = str(date or "").strip()
+    if not re.fullmatch(r"\d{8}", text):
+        return _text(date)
+    out = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    t = str(time or "").strip()
+    if re.match(r"\d{4}", t):
+        out += f" {t[:2]}:{t[2:4]}"
+    return out
+
+
+def _system(system: Mapping[str, Any]) -> str:
+    parts = [str(system.get(k)) for k in ("manufacturer", "model") if system.get(k)]
+    return " ".join(parts) if parts else DASH
+
+
+def _dose_type(plan: Mapping[str, Any]) -> str:
+    kind = plan.get("dose_type")
+    if not kind:
+        return DASH
+    unit = plan.get("dose_unit")
+    return f"{kind} ({unit})" if unit else str(kind)
+
+
+def _roi_text(structure: Mapping[str, Any]) -> str:
+    number = structure.get("roi_number")
+    if isinstance(number, int) and number < 0:
+        return f"derived: {structure.get('name')}"
+    return _text(number)
+
+
+def _readout_json(figure: DvhFigure | None) -> Any:
+    """The readout data as a JSON text safe inside a <script type="application/json"> block."""
+    from markupsafe import Markup
+
+    if figure is None:
+        return ""
+    text = json.dumps(figure.readout, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
 
 
 @functools.lru_cache(maxsize=1)
@@ -236,4 +352,11 @@ def render_html(doc: Mapping[str, Any], *, figure: bool = True) -> str:
     from markupsafe import Markup
 
     fig = render_dvh_figure(doc) if figure else None
-    return str(_template().render(v=report_view(doc, fig), styles=Markup(STYLES)))
+    return str(
+        _template().render(
+            v=report_view(doc, fig),
+            styles=Markup(STYLES),
+            script=Markup(READOUT_SCRIPT),
+            script_hash=READOUT_SCRIPT_HASH,
+        )
+    )

@@ -14,7 +14,7 @@ from typing import Any
 from plancheck.errors import PlancheckError
 from plancheck.report.extras import MissingDependencyError, require
 
-__all__ = ["render_pdf"]
+__all__ = ["check_pdf_available", "render_pdf"]
 
 
 class _NotEmbeddedError(PlancheckError):
@@ -44,6 +44,11 @@ def _load_weasyprint() -> tuple[Any, Any]:
             hint="On Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0",
         ) from exc
     return weasyprint, urls
+
+
+def check_pdf_available() -> None:
+    """Raise :class:`MissingDependencyError` now if PDF reports cannot be made (WeasyPrint, Pango)."""
+    _load_weasyprint()
 
 
 def render_pdf(html: str) -> bytes:

@@ -1,11 +1,16 @@
 """The DVH figure of a report: every evaluated structure's curves, every constraint a marker.
 
 Drawn from the curves stored in the evaluation document (``structures[].curves``),
-never recomputed. One colour per structure; the physical-dose curve is
-solid, an EQD2 or BED curve (present where a constraint is biological) is
-dashed or dotted. Each evaluated constraint is a marker on the curve of its
-structure and dose quantity, coloured *and* shaped by its status
-(pass ●, warn ▲, fail ✖, reported ◆), at the dose the constraint reads:
+never recomputed. Physical doses and each biological quantity (EQD2, BED)
+are drawn in separate panels, each with its own labelled dose axis, so that
+a physical dose and an EQD2 are never read off one unlabelled "Dose [Gy]"
+axis. One colour per structure in every panel; within a panel the line
+style tells curves apart (the plans a curve sums, the α/β of an EQD2). Each
+evaluated constraint is a marker on the curve of its structure and dose
+quantity, coloured *and* shaped by its status (pass ●, warn ▲, fail ✖,
+reported ◆); failed constraints are the most visible marks (large, outlined,
+labelled with their constraint id, drawn on top). Markers sit at the dose
+the constraint reads:
 
 * dose metrics (``D0.03cc``, ``Max``, ``Mean``, ``D95%``…) at the measured dose;
 * volume metrics (``V20Gy``, ``CV20Gy``…) at their dose threshold;
@@ -15,7 +20,8 @@ Constraints with no value, and ``Volume[cc]``, have no marker; neither have
 relative doses when the document gives no reference dose. The figure is an
 SVG whose text is drawn as outlines (no fonts needed, no text markup), made
 with matplotlib's object API (no pyplot, no global state) and reproducible
-byte for byte.
+byte for byte. :attr:`DvhFigure.readout` describes each panel's axes and
+curves, so that the HTML page can show the values under the pointer.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import base64
 import io
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
@@ -39,10 +45,12 @@ __all__ = [
     "Marker",
     "constraint_markers",
     "marker_dose_gy",
+    "panel_of",
     "render_dvh_figure",
 ]
 
 MAX_POINTS_PER_CURVE = 800
+READOUT_POINTS_PER_CURVE = 400
 MAX_LEGEND_LABEL = 40
 # status -> (colour, matplotlib marker, legend text); colour and shape both carry the status
 STATUS_STYLE: dict[str, tuple[str, str, str]] = {
@@ -50,6 +58,13 @@ STATUS_STYLE: dict[str, tuple[str, str, str]] = {
     "warn": ("#b35900", "^", "warn"),
     "fail": ("#cf222e", "X", "fail"),
     "reported": ("#57606a", "D", "reported (no limit)"),
+}
+# status -> (marker area, edge width, z order): failures are the most visible marks
+_MARKER_SIZE: dict[str, tuple[float, float, int]] = {
+    "fail": (260.0, 2.4, 9),
+    "warn": (110.0, 1.6, 7),
+    "pass": (55.0, 1.2, 6),
+    "reported": (45.0, 1.0, 5),
 }
 _LINESTYLES = ("-", "--", ":", "-.")
 
@@ -65,11 +80,14 @@ class DvhFigure:
     svg: str
     markers: int
     not_drawn: tuple[tuple[str, str], ...]
+    readout: dict[str, Any] = field(default_factory=dict)
 
     @property
     def data_uri(self) -> str:
         """The SVG as a ``data:`` URI for an ``<img>`` (scripts never run in an image)."""
-        return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode("utf-8")).decode(
+            "ascii"
+        )
 
 
 @dataclass(frozen=True)
@@ -159,7 +177,10 @@ def _label(text: str) -> str:
 
 
 def _curve_key(
-    structure: Mapping[str, Any], quantity: str, constraint: Mapping[str, Any], doc: Mapping[str, Any]
+    structure: Mapping[str, Any],
+    quantity: str,
+    constraint: Mapping[str, Any],
+    doc: Mapping[str, Any],
 ) -> str | None:
     """The curve a constraint reads: ``quantity``, or ``quantity [plan + plan]`` for a subset of plans."""
     curves = structure.get("curves")
@@ -179,7 +200,9 @@ def _curve_key(
     return None
 
 
-def _structure_for(constraint: Mapping[str, Any], structures: Sequence[Mapping[str, Any]]) -> int | None:
+def _structure_for(
+    constraint: Mapping[str, Any], structures: Sequence[Mapping[str, Any]]
+) -> int | None:
     roi = constraint.get("roi_number")
     name = constraint.get("matched_roi")
     if roi is not None:
@@ -226,7 +249,11 @@ def constraint_markers(doc: Mapping[str, Any]) -> tuple[list[Marker], list[tuple
         index = _structure_for(c, structures)
         quantity = str(c.get("dose_quantity") or "physical")
         key = None if index is None else _curve_key(structures[index], quantity, c, doc)
-        curve = None if index is None or key is None or index not in usable else _curve(structures[index], key)
+        curve = (
+            None
+            if index is None or key is None or index not in usable
+            else _curve(structures[index], key)
+        )
         if index is None or key is None or curve is None:
             not_drawn.append((cid, f"no {quantity} curve for its structure"))
             continue
@@ -237,13 +264,39 @@ def constraint_markers(doc: Mapping[str, Any]) -> tuple[list[Marker], list[tuple
         dose, vol = curve
         volume_cc = float(np.interp(dose_gy, dose, vol, left=vol[0], right=0.0))
         markers.append(
-            Marker(cid, str(c.get("status")), index, key, dose_gy, volume_cc / usable[index] * 100.0)
+            Marker(
+                cid, str(c.get("status")), index, key, dose_gy, volume_cc / usable[index] * 100.0
+            )
         )
     return markers, not_drawn
 
 
+def panel_of(quantity: str) -> str:
+    """The panel a curve is drawn in: ``physical``, ``EQD2`` or ``BED`` (from its quantity key)."""
+    base = quantity.split(" [", 1)[0]
+    for kind in ("EQD2", "BED"):
+        if base.startswith(kind):
+            return kind
+    return "physical" if base == "physical" else base
+
+
+def _axis_label(panel: str, dose_unit: str) -> str:
+    unit = dose_unit or "Gy"
+    if panel == "physical":
+        return f"Physical dose [{unit}]"
+    if panel == "EQD2":
+        return f"EQD2 [{unit}], equivalent dose in 2 Gy fractions (α/β as labelled)"
+    if panel == "BED":
+        return f"BED [{unit}], biologically effective dose (α/β as labelled)"
+    return f"{panel} [{unit}]"
+
+
+def _round(values: np.ndarray, digits: int = 4) -> list[float]:
+    return [float(f"{v:.{digits}g}") for v in values.tolist()]
+
+
 def render_dvh_figure(
-    doc: Mapping[str, Any], *, width_in: float = 10.0, height_in: float = 5.6
+    doc: Mapping[str, Any], *, width_in: float = 10.0, panel_height_in: float = 3.6
 ) -> DvhFigure | None:
     """The DVH figure of an evaluation document, or ``None`` when it stores no curve."""
     import matplotlib
@@ -256,6 +309,22 @@ def render_dvh_figure(
     if not drawable:
         return None
     markers, not_drawn = constraint_markers(doc)
+    course = doc.get("course") if isinstance(doc.get("course"), Mapping) else {}
+    dose_unit = str((course or {}).get("dose_unit") or "Gy")
+    # the curves of each panel, in a stable order: physical first
+    panels: dict[str, list[tuple[int, Mapping[str, Any], float, str]]] = {}
+    for i, s, total_cc in drawable:
+        for key in sorted(s["curves"], key=lambda k: (k != "physical", str(k))):
+            if _curve(s, str(key)) is not None:
+                panels.setdefault(panel_of(str(key)), []).append((i, s, total_cc, str(key)))
+    order = sorted(
+        panels,
+        key=lambda p: (
+            ("physical", "EQD2", "BED").index(p) if p in ("physical", "EQD2", "BED") else 9
+        ),
+    )
+    if not order:
+        return None
     rc: dict[str, Any] = {
         "svg.fonttype": "path",
         "svg.hashsalt": "plancheck",
@@ -264,62 +333,134 @@ def render_dvh_figure(
         "font.size": 9,
         "path.simplify": True,
     }
+    readout_panels: list[dict[str, Any]] = []
     with matplotlib.rc_context(cast(Any, rc)):
-        fig = Figure(figsize=(width_in, height_in), dpi=100)
-        ax = fig.add_subplot(1, 1, 1)
+        fig = Figure(figsize=(width_in, 0.6 + panel_height_in * len(order)), dpi=100)
+        axes = fig.subplots(len(order), 1, squeeze=False)[:, 0]
         colours = matplotlib.colormaps["tab20" if len(drawable) > 10 else "tab10"]
-        quantities: list[str] = []
-        colour_of: dict[int, Any] = {}
-        structure_handles = []
-        for n, (i, s, total_cc) in enumerate(drawable):
-            colour = colours(n % colours.N)
-            colour_of[i] = colour
-            for key in sorted(s["curves"], key=lambda k: (k != "physical", str(k))):
-                curve = _curve(s, str(key))
-                if curve is None:
-                    continue
-                if key not in quantities:
-                    quantities.append(str(key))
-                style = _LINESTYLES[quantities.index(str(key)) % len(_LINESTYLES)]
+        colour_of = {i: colours(n % colours.N) for n, (i, _s, _t) in enumerate(drawable)}
+        structure_handles = [
+            Line2D([], [], color=colour_of[i], linewidth=2, label=_label(str(s.get("name", "?"))))
+            for i, s, _t in drawable
+        ]
+        for ax, panel in zip(axes, order, strict=True):
+            styles: list[str] = []
+            curves_out: list[dict[str, Any]] = []
+            for i, s, total_cc, key in panels[panel]:
+                curve = _curve(s, key)
+                assert curve is not None
+                if key not in styles:
+                    styles.append(key)
+                style = _LINESTYLES[styles.index(key) % len(_LINESTYLES)]
                 dose, vol = _decimate(*curve)
-                ax.plot(dose, vol / total_cc * 100.0, color=colour, linestyle=style, linewidth=1.4)
-            structure_handles.append(
-                Line2D([], [], color=colour, linewidth=2, label=_label(str(s.get("name", "?"))))
-            )
-        for status, (face, marker, _text) in STATUS_STYLE.items():
-            mine = [m for m in markers if m.status == status]
-            if mine:
-                ax.scatter(
-                    [m.dose_gy for m in mine],
-                    [m.volume_pct for m in mine],
-                    s=70,
-                    marker=marker,
-                    c=face,
-                    edgecolors=[colour_of.get(m.structure_index, "black") for m in mine],
-                    linewidths=1.6,
-                    zorder=5,
+                ax.plot(
+                    dose, vol / total_cc * 100.0, color=colour_of[i], linestyle=style, linewidth=1.4
                 )
-        ax.set_xlabel("Dose [Gy]")
-        ax.set_ylabel("Volume [% of structure]")
-        ax.set_ylim(0, 105)
-        ax.set_xlim(left=0)
-        ax.grid(True, color="#d0d7de", linewidth=0.6)
-        quantity_handles = [
-            Line2D([], [], color="#444", linestyle=cast(Any, _LINESTYLES[k % len(_LINESTYLES)]), label=q)
-            for k, q in enumerate(quantities)
-        ]
+                fine_d, fine_v = curve
+                idx = np.unique(
+                    np.linspace(0, fine_d.size - 1, min(fine_d.size, READOUT_POINTS_PER_CURVE))
+                    .round()
+                    .astype(np.int64)
+                )
+                curves_out.append(
+                    {
+                        "structure": str(s.get("name", "?")),
+                        "quantity": key,
+                        "colour": matplotlib.colors.to_hex(colour_of[i]),
+                        "volume_cc": float(f"{total_cc:.6g}"),
+                        "dose": _round(fine_d[idx]),
+                        "volume_pct": _round(fine_v[idx] / total_cc * 100.0),
+                    }
+                )
+            mine = [m for m in markers if panel_of(m.quantity) == panel]
+            for status in ("reported", "pass", "warn", "fail"):  # failures drawn last, on top
+                face, shape, _text = STATUS_STYLE[status]
+                size, edge, z = _MARKER_SIZE[status]
+                group = [m for m in mine if m.status == status]
+                if not group:
+                    continue
+                ax.scatter(
+                    [m.dose_gy for m in group],
+                    [m.volume_pct for m in group],
+                    s=size,
+                    marker=shape,
+                    c=face,
+                    edgecolors=[
+                        "black" if status == "fail" else colour_of.get(m.structure_index, "black")
+                        for m in group
+                    ],
+                    linewidths=edge,
+                    zorder=z,
+                )
+                if status == "fail":
+                    for m in group:
+                        ax.annotate(
+                            _label(f"FAIL {m.constraint_id}"),
+                            (m.dose_gy, m.volume_pct),
+                            xytext=(8, 8),
+                            textcoords="offset points",
+                            color=face,
+                            fontsize=9,
+                            fontweight="bold",
+                            zorder=10,
+                        )
+            ax.set_xlabel(_axis_label(panel, dose_unit))
+            ax.set_ylabel("Volume [% of structure]")
+            ax.set_ylim(0, 105)
+            ax.set_xlim(left=0)
+            ax.grid(True, color="#d0d7de", linewidth=0.6)
+            quantity_handles = [
+                Line2D(
+                    [],
+                    [],
+                    color="#444",
+                    linestyle=cast(Any, _LINESTYLES[k % len(_LINESTYLES)]),
+                    label=_label(q),
+                )
+                for k, q in enumerate(styles)
+            ]
+            ax.legend(
+                handles=quantity_handles,
+                loc="upper right",
+                fontsize=8,
+                framealpha=0.85,
+                title="curves",
+            )
+            readout_panels.append(
+                {"panel": panel, "axis": _axis_label(panel, dose_unit), "curves": curves_out}
+            )
         status_handles = [
-            Line2D([], [], color=face, marker=marker, linestyle="none", markersize=8, label=text)
-            for face, marker, text in STATUS_STYLE.values()
+            Line2D(
+                [],
+                [],
+                color=face,
+                marker=marker,
+                linestyle="none",
+                markersize=9 if status == "fail" else 7,
+                markeredgecolor="black" if status == "fail" else face,
+                label=text,
+            )
+            for status, (face, marker, text) in sorted(
+                STATUS_STYLE.items(), key=lambda kv: kv[0] != "fail"
+            )
         ]
-        ax.legend(
-            handles=[*structure_handles, *quantity_handles, *status_handles],
+        fig.legend(
+            handles=[*structure_handles, *status_handles],
             loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
+            bbox_to_anchor=(0.80, 0.98),
             fontsize=8,
             frameon=False,
         )
-        fig.tight_layout()
+        fig.tight_layout(rect=(0.0, 0.0, 0.79, 1.0))
+        for ax, info in zip(axes, readout_panels, strict=True):
+            box = ax.get_position()
+            x0, x1 = ax.get_xlim()
+            y0, y1 = ax.get_ylim()
+            info["box"] = [float(f"{v:.6g}") for v in (box.x0, box.y0, box.x1, box.y1)]
+            info["limits"] = [float(f"{v:.6g}") for v in (x0, x1, y0, y1)]
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
-    return DvhFigure(svg=buf.getvalue(), markers=len(markers), not_drawn=tuple(not_drawn))
+    readout = {"dose_unit": dose_unit, "panels": readout_panels}
+    return DvhFigure(
+        svg=buf.getvalue(), markers=len(markers), not_drawn=tuple(not_drawn), readout=readout
+    )

@@ -55,6 +55,7 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "error",
     "error_kind",
     "report",
+    "report_error",
     "reused",
 )
 _LIST_FIELDS = ("failed_constraints", "not_evaluated_constraints")
@@ -137,8 +138,15 @@ def sort_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def batch_exit_code(rows: Iterable[Mapping[str, Any]]) -> int:
-    """The most severe exit status of the plans: 3 (input error, not evaluated) > 2 > 1 (fail) > 0."""
+    """The most severe exit status of the plans: 3 (input error, not evaluated) > 2 > 1 (fail) > 0.
+
+    A report that could not be written also gives 3 (its row keeps the
+    evaluation's own status and exit code).
+    """
+    rows = list(rows)
     codes = [int(r["exit_code"]) for r in rows if isinstance(r.get("exit_code"), int)]
+    if any(r.get("report_error") for r in rows):
+        codes.append(EXIT_INPUT)
     return max(codes, default=EXIT_OK)
 
 
@@ -172,7 +180,7 @@ def render_csv(rows: Sequence[Mapping[str, Any]]) -> str:
 _OVERVIEW_TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>plancheck batch: {{ counts_text }}</title>
+<title>plancheck batch{% if state != "complete" %} ({{ state }}){% endif %}: {{ counts_text }}</title>
 <style>
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 13px; margin: 24px; color: #1f2328; }
 table { border-collapse: collapse; width: 100%; }
@@ -183,10 +191,14 @@ td.num { text-align: right; }
 .s-pass { color: #1a7f37; background: #dafbe1; } .s-warn { color: #9a4d00; background: #fff1d6; }
 .s-fail { color: #cf222e; background: #ffebe9; } .s-error { color: #fff; background: #cf222e; }
 .s-not-evaluated, .s-skipped { color: #57606a; background: #eaeef2; }
+.banner { font-size: 15px; font-weight: 700; padding: 8px 12px; border: 2px solid; border-radius: 6px; }
+.banner-in-progress { color: #9a4d00; background: #fff1d6; }
+.banner-interrupted { color: #fff; background: #cf222e; }
 </style></head>
 <body>
 <h1>plancheck batch summary</h1>
-<p>{{ counts_text }} · exit status <b>{{ exit_code }}</b> · plancheck {{ version }}{% if root %} · root <code>{{ root }}</code>{% endif %}</p>
+{% if state != "complete" %}<p id="run-state" class="banner banner-{{ state }}">{{ state_text }}</p>{% endif %}
+<p id="run-summary">{{ counts_text }}{% if state == "complete" %} · exit status <b>{{ exit_code }}</b>{% endif %} · plancheck {{ version }}{% if started %} · started {{ started }}{% endif %}{% if root %} · root <code>{{ root }}</code>{% endif %}</p>
 <table id="summary-table">
 <tr><th>Status</th><th>Plan</th><th>Patient ID</th><th>Plans</th><th>Protocol</th><th>Pass</th><th>Warn</th><th>Fail</th><th>Not evaluated</th><th>Failed constraints / error</th><th>Report</th></tr>
 {% for r in rows %}<tr data-status="{{ r.status }}"><td class="s s-{{ r.status }}">{{ r.status_label }}</td><td>{{ r.plan }}</td><td>{{ r.patient_id }}</td><td>{{ r.plans }}</td><td>{{ r.protocol }}</td>
@@ -198,8 +210,28 @@ td.num { text-align: right; }
 """
 
 
-def render_overview_html(rows: Sequence[Mapping[str, Any]], *, root: str | None = None) -> str:
-    """The HTML overview: rows as given (sort them first), each linking to its report."""
+STATE_TEXTS = {
+    "in-progress": "RUN IN PROGRESS: this page lists the plans finished so far and is replaced "
+    "when the run completes. If no plancheck batch is running any more, the run was interrupted "
+    "and its results are incomplete.",
+    "interrupted": "RUN INTERRUPTED: the run was stopped before every plan was evaluated; the "
+    "results below are incomplete. Run the batch again (--resume reuses what was finished).",
+}
+
+
+def render_overview_html(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    root: str | None = None,
+    state: str = "complete",
+    started: str | None = None,
+    total: int | None = None,
+) -> str:
+    """The HTML overview: rows as given (sort them first), each linking to its report.
+
+    ``state`` is ``"complete"``, ``"in-progress"`` or ``"interrupted"``; the
+    last two say so at the top of the page, with ``len(rows)`` of ``total``.
+    """
     import jinja2
 
     view = []
@@ -208,6 +240,8 @@ def render_overview_html(rows: Sequence[Mapping[str, Any]], *, root: str | None 
         details = [*(r.get("failed_constraints") or []), *(r.get("not_evaluated_constraints") or [])]
         if r.get("error"):
             details.append(str(r["error"]))
+        if r.get("report_error"):
+            details.append(str(r["report_error"]))
         view.append(
             {
                 "status": r.get("status") if r.get("status") in ROW_STATUSES else "error",
@@ -224,6 +258,8 @@ def render_overview_html(rows: Sequence[Mapping[str, Any]], *, root: str | None 
         )
     counts = {s: sum(r.get("status") == s for r in rows) for s in ROW_STATUSES}
     counts_text = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no plan"
+    if state != "complete" and total is not None:
+        counts_text = f"{len(rows)} of {total} done: {counts_text}"
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return env.from_string(_OVERVIEW_TEMPLATE).render(
         rows=view,
@@ -231,4 +267,7 @@ def render_overview_html(rows: Sequence[Mapping[str, Any]], *, root: str | None 
         exit_code=batch_exit_code(rows),
         version=__version__,
         root=root,
+        state=state,
+        state_text=STATE_TEXTS.get(state, ""),
+        started=started,
     )

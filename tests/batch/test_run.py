@@ -12,17 +12,16 @@ import pytest
 
 from plancheck.batch.run import run_batch
 from plancheck.batch.task import BatchSettings
-from tests.batch.stubs import stub_evaluate, write_fake_dicom
+from tests.batch.stubs import stub_evaluate, write_course, write_fake_dicom
 
 
 def make_root(root: Path) -> Path:
-    """Good plans, a failing plan, a plan with a corrupt RTDOSE, a crashing plan and a non-DICOM folder."""
-    write_fake_dicom(root / "good1" / "rs.dcm", "STATUS=pass")
-    write_fake_dicom(root / "good1" / "rd.dcm", "STATUS=pass")
-    write_fake_dicom(root / "nested" / "good2" / "rd.dcm", "STATUS=warn\nSTATUS=pass")
-    write_fake_dicom(root / "failing" / "rd.dcm", "STATUS=fail\nSTATUS=pass")
-    write_fake_dicom(root / "corrupt" / "rd.dcm", "CORRUPT")
-    write_fake_dicom(root / "buggy" / "rd.dcm", "BUG")
+    """Good courses, a failing course, a course with a corrupt RTDOSE, a crashing course and a non-DICOM folder."""
+    write_course(root / "good1", "STATUS=pass")
+    write_course(root / "nested" / "good2", "STATUS=warn STATUS=pass")
+    write_course(root / "failing", "STATUS=fail STATUS=pass")
+    write_course(root / "corrupt", "CORRUPT")
+    write_course(root / "buggy", "BUG")
     (root / "not_dicom").mkdir()
     (root / "not_dicom" / "notes.txt").write_text("no plan here")
     (root / "not_dicom" / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n")
@@ -44,7 +43,7 @@ def rows_by_plan(out: Path) -> dict[str, dict]:
     return {r["plan"]: r for r in map(json.loads, (out / "summary.jsonl").read_text().splitlines())}
 
 
-def test_mixed_folder_is_reported_plan_by_plan(tmp_path: Path) -> None:
+def test_mixed_folder_is_reported_course_by_course(tmp_path: Path) -> None:
     root = make_root(tmp_path / "root")
     before = snapshot(root)
     out = tmp_path / "out"
@@ -64,13 +63,14 @@ def test_mixed_folder_is_reported_plan_by_plan(tmp_path: Path) -> None:
     assert rows["buggy"]["error_kind"] == "internal" and "ZeroDivisionError" in rows["buggy"]["error"]
     assert rows["failing"]["exit_code"] == 1 and rows["failing"]["fail"] == 1
     assert outcome.exit_code == 3  # the most severe: an input error
-    # every evaluated plan has its document and report, linked from the overview
+    # every evaluated course has its document and report, linked from the overview
     for key in ("good1", "nested/good2", "failing"):
         report = out / rows[key]["report"]
         assert report.is_file() and report.with_suffix(".json").is_file()
         assert f'href="{rows[key]["report"]}"' in (out / "index.html").read_text()
     ordered = [r["plan"] for r in csv.DictReader(io.StringIO((out / "summary.csv").read_text()))]
     assert ordered == ["buggy", "corrupt", "failing", "nested/good2", "good1", "not_dicom"]
+    assert json.loads((out / "run.json").read_text())["state"] == "complete"
 
 
 def test_results_do_not_depend_on_parallelism(tmp_path: Path) -> None:
@@ -87,31 +87,30 @@ def test_results_do_not_depend_on_parallelism(tmp_path: Path) -> None:
     assert summaries[0] == summaries[1] == summaries[2]
 
 
-def test_only_failing_folders_change_the_exit_status(tmp_path: Path) -> None:
+def test_only_failing_courses_change_the_exit_status(tmp_path: Path) -> None:
     root = tmp_path / "root"
-    write_fake_dicom(root / "a" / "rd.dcm", "STATUS=pass")
-    write_fake_dicom(root / "b" / "rd.dcm", "STATUS=fail")
+    write_course(root / "a", "STATUS=pass")
+    write_course(root / "b", "STATUS=fail")
     (root / "docs").mkdir()
     (root / "docs" / "x.txt").write_text("x")
     assert run_batch(settings(root, tmp_path / "o1"), workers=1).exit_code == 1
-    (root / "b" / "rd.dcm").unlink()
-    write_fake_dicom(root / "b" / "rd.dcm", "STATUS=warn")
+    write_course(root / "b", "STATUS=warn")
     assert run_batch(settings(root, tmp_path / "o2"), workers=1).exit_code == 0
 
 
-def test_resume_skips_unchanged_plans_only(tmp_path: Path) -> None:
+def test_resume_skips_unchanged_courses_only(tmp_path: Path) -> None:
     root = make_root(tmp_path / "root")
     out = tmp_path / "out"
     first = run_batch(settings(root, out), workers=1, resume=True)
     assert first.evaluated == 5 and first.reused == 0
     again = run_batch(settings(root, out), workers=1, resume=True)
-    # unchanged plans are reused; the plan that hit an internal error is tried again
+    # unchanged courses are reused; the course that hit an internal error is tried again
     assert again.evaluated == 1 and again.reused == 4
     assert next(r for r in again.rows if not r["reused"] and r["status"] != "skipped")["plan"] == "buggy"
     assert {r["plan"]: r["status"] for r in again.rows} == {r["plan"]: r["status"] for r in first.rows}
-    # a changed file, a new plan: only those run
-    write_fake_dicom(root / "failing" / "rd.dcm", "STATUS=pass")
-    write_fake_dicom(root / "new" / "rd.dcm", "STATUS=pass")
+    # a changed file, a new course: only those run
+    write_course(root / "failing", "STATUS=pass")
+    write_course(root / "new", "STATUS=pass")
     third = run_batch(settings(root, out), workers=1, resume=True)
     assert third.evaluated == 3  # failing (changed), new, buggy (internal error)
     assert {r["plan"]: r["status"] for r in third.rows}["failing"] == "pass"
@@ -125,7 +124,7 @@ def test_resume_skips_unchanged_plans_only(tmp_path: Path) -> None:
 
 def test_resume_reruns_when_the_protocol_changes(tmp_path: Path) -> None:
     root = tmp_path / "root"
-    write_fake_dicom(root / "a" / "rd.dcm", "STATUS=pass")
+    write_course(root / "a", "STATUS=pass")
     protocol = Path(__file__).resolve().parents[2] / "constraints"
     shipped = sorted(protocol.glob("*.yaml"))
     if not shipped:
@@ -141,12 +140,22 @@ def test_resume_reruns_when_the_protocol_changes(tmp_path: Path) -> None:
 
 def test_anonymized_batch_leaves_no_identifier_in_any_output(tmp_path: Path) -> None:
     root = make_root(tmp_path / "root")
+    write_fake_dicom(root / "Doe_good1_19510203" / "RD.Doe.dcm", "CORRUPT header")
     out = tmp_path / "out"
-    outcome = run_batch(settings(root, out, anonymize_key=b"s" * 32), workers=1)
+    outcome = run_batch(settings(root, out, anonymize_key=b"s" * 32), workers=1, resume=True)
     assert outcome.exit_code == 3
     texts = "\n".join(p.read_text(errors="replace") for p in out.rglob("*") if p.is_file())
-    for identifier in ("Doe^good1", "ID-good1", "ID-failing", "good1", "failing", "corrupt", str(root), "1.2.826.0.1.3680043"):
+    names = "\n".join(str(p.relative_to(out)) for p in out.rglob("*"))
+    for identifier in ("Doe", "good1", "ID-failing", "failing", "corrupt", "19510203", str(root), "2.25."
+                       + course_uid_digits(), "nested"):
         assert identifier not in texts, identifier
+        assert identifier not in names, identifier
     statuses = sorted(r["status"] for r in outcome.rows)
-    assert statuses == ["error", "error", "fail", "pass", "skipped", "warn"]
+    assert statuses == ["error", "error", "error", "fail", "pass", "skipped", "warn"]
     assert all(r["plan"].startswith("ANON-") for r in outcome.rows)
+
+
+def course_uid_digits() -> str:
+    from tests.batch.stubs import course_uids
+
+    return course_uids("good1")["rs"].split(".")[-1]

@@ -17,6 +17,13 @@ FOR_UID = "1.2.826.0.1.3680043.8.498.101"
 PLAN_UID = "1.2.826.0.1.3680043.8.498.102"
 DOSE_UID = "1.2.826.0.1.3680043.8.498.103"
 STEP_GY = 0.05
+PLANNING_SYSTEM = {"manufacturer": "Varian Medical Systems", "model": "ARIA RadOnc", "software_versions": "16.1.2",
+                   "institution": "St Test Hospital", "station": "TPS-7"}
+REFERENCES = [
+    {"key": "QUANTEC_cord", "citation": "Kirkpatrick JP, van der Kogel AJ, Schultheiss TE. Radiation dose-volume "
+                                        "effects in the spinal cord. Int J Radiat Oncol Biol Phys 2010;76(3 Suppl):S42-S49."},
+    {"key": "ICRU83", "citation": "ICRU Report 83. J ICRU 2010;10(1)."},
+]
 
 
 def curve_volume_cc(volume_cc: float, d50_gy: float, sigma_gy: float, dose_gy: float) -> float:
@@ -69,7 +76,8 @@ CONSTRAINTS: list[dict[str, Any]] = [
                 metric="D2%[%]", value=105.1, unit="%", goal="<= 107", status="pass", dose_level="boost"),
     _constraint(id="cord-dmax", structure="SpinalCord", matched_roi="Cord", match="alias 'Cord'",
                 roi_number=5, metric="D0.03cc[EQD2Gy(a/b=2)]", value=46.1, unit="Gy EQD2(a/b=2)",
-                goal="<= 45", variation="<= 50", status="warn", dose_quantity="EQD2(a/b=2)"),
+                goal="<= 45", variation="<= 50", status="warn", dose_quantity="EQD2(a/b=2)",
+                source="QUANTEC_cord (Dmax 45 Gy EQD2: 0.03 % myelopathy)"),
     _constraint(id="cord-v30", structure="SpinalCord", matched_roi="Cord", roi_number=5,
                 metric="V30Gy[cc]", value=0.76, unit="cc", goal="<= 0.5", status="fail"),
     _constraint(id="script-mean", structure="Bowel", matched_roi=SCRIPT_NAME, roi_number=7,
@@ -103,12 +111,18 @@ def make_document(**overrides: Any) -> dict[str, Any]:
         },
         "patient": dict(PATIENT),
         "protocol": {"name": "spine_sib_30Gy10_40Gy10", "description": "Spine SIB 30 Gy / 40 Gy in 10 fx",
-                     "selected": "explicit", "reason": "given with --protocol"},
+                     "selected": "explicit", "reason": "given with --protocol",
+                     "references": [dict(r) for r in REFERENCES]},
         "course": {
-            "structure_set": {"label": "RS", "sop_instance_uid": SS_UID, "frame_of_reference_uid": FOR_UID},
-            "plans": [{"label": "SIB", "sop_instance_uid": PLAN_UID, "n_fractions": 10,
+            "structure_set": {"label": "RS", "sop_instance_uid": SS_UID, "frame_of_reference_uid": FOR_UID,
+                              "date": "20241104", "time": "160000", "planning_system": dict(PLANNING_SYSTEM)},
+            "plans": [{"label": "SIB", "name": "SIB 30/40", "sop_instance_uid": PLAN_UID, "n_fractions": 10,
                        "prescription_gy": 40.0, "approval_status": "APPROVED", "dose_from": "PLAN dose",
+                       "plan_date": "20241105", "plan_time": "101500", "review_date": "20241106",
+                       "review_time": "093000", "reviewer_name": "PHYSICIST^ALICE",
+                       "planning_system": dict(PLANNING_SYSTEM), "dose_type": "PHYSICAL", "dose_unit": "Gy",
                        "rtdose_sop_instance_uids": [DOSE_UID]}],
+            "dose_unit": "Gy",
             "dose_levels": [{"id": "boost", "structure": "PTV_boost", "dose_gy": 40.0, "fractions": 10,
                              "status": "match", "message": "RTPLAN prescribes 40 Gy in 10 fractions"}],
         },

@@ -94,3 +94,43 @@ def test_mathtext_in_a_roi_name_is_drawn_literally() -> None:
 
 def test_no_curves_no_figure() -> None:
     assert render_dvh_figure(make_document(structures=[])) is None
+
+
+def test_physical_and_biological_doses_are_drawn_in_separate_labelled_panels() -> None:
+    fig = render_dvh_figure(make_document())
+    assert fig is not None
+    panels = {p["panel"]: p for p in fig.readout["panels"]}
+    assert list(panels) == ["physical", "EQD2"]
+    assert panels["physical"]["axis"].startswith("Physical dose [Gy]")
+    assert panels["EQD2"]["axis"].startswith("EQD2 [Gy]")
+    # every curve is in the panel of its quantity, and nowhere else
+    assert {c["quantity"] for c in panels["physical"]["curves"]} == {"physical"}
+    assert {c["quantity"] for c in panels["EQD2"]["curves"]} == {"EQD2(a/b=2)"}
+    # the panels do not overlap in the figure, the physical one above
+    top, bottom = panels["physical"]["box"], panels["EQD2"]["box"]
+    assert top[1] > bottom[3]
+
+
+def test_readout_curves_are_the_document_curves() -> None:
+    fig = render_dvh_figure(make_document())
+    assert fig is not None
+    cord = next(c for p in fig.readout["panels"] for c in p["curves"] if c["structure"] == "Cord" and c["quantity"] == "EQD2(a/b=2)")
+    assert cord["volume_cc"] == 12.0 and len(cord["dose"]) <= 400
+    for dose, pct in zip(cord["dose"][::50], cord["volume_pct"][::50], strict=True):
+        assert pct == pytest.approx(curve_volume_cc(12.0, 25.0, 9.0, dose) / 12.0 * 100.0, rel=1e-3, abs=1e-3)
+
+
+def test_failed_constraints_are_the_most_visible_marks() -> None:
+    from plancheck.report.plot import _MARKER_SIZE
+
+    assert max(_MARKER_SIZE, key=lambda s: _MARKER_SIZE[s][0]) == "fail"  # the largest
+    assert max(_MARKER_SIZE, key=lambda s: _MARKER_SIZE[s][2]) == "fail"  # drawn on top
+    with_fail = render_dvh_figure(make_document())
+    doc = make_document()
+    for c in doc["constraints"]:
+        if c["status"] == "fail":
+            c["status"] = "pass"
+    without = render_dvh_figure(doc)
+    assert with_fail is not None and without is not None
+    # the failed constraint is labelled in the figure (text drawn as outlines: more path data)
+    assert len(with_fail.svg) > len(without.svg) + 1000
