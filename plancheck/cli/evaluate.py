@@ -27,6 +27,13 @@ from plancheck.cli.output import emit, write_text_atomic
 )
 @output_option
 @click.option("--anonymize", is_flag=True, help="Replace patient name, ID, birth date and UIDs with stable pseudonyms.")
+@click.option(
+    "--accept-mismatch",
+    is_flag=True,
+    help="Evaluate even though the plans do not fit the protocol's dose levels (fraction counts, "
+    "fraction groups, plan count, prescriptions); recorded in the report. Without it such a course "
+    "is not evaluable (exit 3).",
+)
 @end_caps_option
 @strict_option
 @click.pass_context
@@ -39,14 +46,17 @@ def evaluate(
     output_format: str,
     output: str | None,
     anonymize: bool,
+    accept_mismatch: bool,
     end_caps: str,
     strict: bool,
     lenient: bool,
 ) -> None:
     """Check the plan (or course) in PLAN_DIR against a protocol.
 
-    Exit status: 0 all pass (warnings alone too), 1 a constraint fails,
-    2 usage or protocol error, 3 input error or constraints not evaluated.
+    Exit status: 0 every graded constraint was evaluated and met its goal (or
+    its acceptable variation: WARN), 1 a constraint fails, 2 usage or protocol
+    error (also: no protocol could be chosen), 3 input error, input in doubt,
+    plans that do not fit the protocol, or constraints not evaluated.
     """
     from plancheck.pipeline import evaluate_plan
 
@@ -63,6 +73,7 @@ def evaluate(
         curves=output_format in ("json", "html", "pdf"),
         strict=strict,
         lenient=lenient,
+        accept_mismatch=accept_mismatch,
     )
     if anonymize:
         from plancheck.report.anonymize import anonymize_document, load_or_create_key
