@@ -94,14 +94,29 @@ def test_single_plan_sib_protocol_and_cord_failure():
     ev = evaluate_course(Course(SS, (hot,)))
     assert ev.protocol.name == "spine_sib_30Gy10_40Gy10"
     doc = evaluation_document(ev)
+    jsonschema.validate(doc, SCHEMA)
     cord = next(c for c in doc["constraints"] if c["structure"] == "SpinalCord")
-    # 38 Gy in 10 fx: EQD2 = 38 (3.8 + 2) / 4 = 55.1 Gy > 50 (variation): fail
-    assert cord["value"] == pytest.approx(38 * 5.8 / 4, rel=1e-3)
+    # 38 Gy in 10 fx, uniform around the cord; the limit in 10 fx is 33.5 Gy (35.8 Gy the
+    # variation: 45 and 50 Gy EQD2 at a/b 2): fail
+    assert cord["value"] == pytest.approx(38.0, rel=1e-3)
     assert cord["status"] == "fail"
     assert doc["summary"]["exit_code"] == 1
+    assert doc["summary"]["verdict"]["label"] == "FAIL"
 
 
-def test_explicit_protocol_mismatch_is_reported():
+def test_explicit_protocol_mismatch_blocks_the_verdict():
+    # the SIB plan states 40 Gy, above the conventional protocol's only level (30 Gy)
     ev = evaluate_course(Course(SS, (SIB,)), load_shipped("spine_conventional_30Gy10"))
     codes = {f.code for f in ev.findings}
-    assert any("prescription" in c or "fraction" in c for c in codes), codes
+    assert "prescription-mismatch" in codes, codes
+    assert ev.verdict is not None and ev.verdict.label == "NOT EVALUABLE"
+    assert ev.return_code == 3
+    assert any("40 Gy" in b and "--accept-mismatch" in b for b in ev.verdict.blocking)
+    accepted = evaluate_course(
+        Course(SS, (SIB,)), load_shipped("spine_conventional_30Gy10"), accept_mismatch=True
+    )
+    assert accepted.verdict is not None and accepted.verdict.accepted
+    doc = evaluation_document(accepted)
+    assert doc["provenance"]["settings"]["accept_mismatch"] is True
+    assert doc["summary"]["verdict"]["accepted_mismatches"]
+    assert doc["summary"]["exit_code"] != 3 or doc["summary"]["verdict"]["label"] == "INCOMPLETE"

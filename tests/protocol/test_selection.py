@@ -26,9 +26,7 @@ def plan(label: str, fractions: int | None, *doses: float) -> FoundPlan:
             [plan("Boost", 2, 8), plan("SIB", 10, 40)],
             "spine_sib_seq_48Gy12",
         ),  # order does not matter
-        ([plan("Boost", 2), plan("SIB", 10)], "spine_sib_seq_48Gy12"),  # no prescriptions stated
         ([plan("SBRT", 2, 24)], "spine_sbrt_24Gy2"),
-        ([plan("SBRT", 2)], "spine_sbrt_24Gy2"),  # the only one-plan protocol in 2 fractions
         ([plan("Palliative", 10, 30.0)], None),  # conventional and SIB both give 30 Gy in 10 fx
     ],
 )

@@ -56,7 +56,7 @@ def test_sample_plan_report_in_chromium(tmp_path: Path) -> None:
     sample = Path(__file__).resolve().parents[2] / "sample_plans" / "spine_sib_seq_course"
     page = tmp_path / "sample.html"
     result = CliRunner().invoke(main, ["evaluate", str(sample), "--format", "html", "-o", str(page)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the course's cord PRV fails (tests/test_sample_plans.py)
     run = load_page(page)
     assert run.console == []
     assert len(re.findall(r'<tr class="constraint ', run.dom)) >= 20
