@@ -227,9 +227,11 @@ def run_batch(
         output_dir / OVERVIEW_HTML, render_overview_html(rows, root=None if pseudo else str(root))
     )
     write_atomic(output_dir / STATE_FILE, new_state.to_json())
+    # nothing to check (an empty or unmounted ROOT) is never a success
+    found_plans = bool(discovery.plans)
     return BatchOutcome(
         rows=tuple(rows),
-        exit_code=batch_exit_code(rows),
+        exit_code=batch_exit_code(rows) if found_plans else EXIT_INPUT,
         evaluated=len(jobs),
         reused=reused,
         output_dir=output_dir,

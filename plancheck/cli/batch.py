@@ -130,7 +130,7 @@ def batch(
     Writes OUTPUT/summary.csv, summary.jsonl and index.html (plans sorted by
     severity, linking to OUTPUT/plans/*.html). ROOT is only read. Exit status:
     the most severe of the plans (3 input error or not evaluated, 2 protocol
-    error, 1 a constraint fails, 0 all pass).
+    error, 1 a constraint fails, 0 all pass); 3 when ROOT holds no plan.
     """
     from plancheck.batch.run import OVERVIEW_HTML, run_batch
     from plancheck.batch.task import BatchSettings
@@ -159,7 +159,11 @@ def batch(
     counts: dict[str, int] = {}
     for row in outcome.rows:
         counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
+    evaluated = sum(n for s, n in counts.items() if s != "skipped")
     text = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no plan found"
+    if not evaluated:
+        skipped = f" ({counts['skipped']} folder(s) without a plan)" if counts.get("skipped") else ""
+        text = f"no plan found under {root_path}{skipped}: nothing was checked (empty or not mounted?)"
     reused = f" ({outcome.reused} unchanged, reused)" if outcome.reused else ""
     click.echo(
         f"{text}{reused} in {outcome.seconds:.1f} s; summary: {outcome.output_dir / OVERVIEW_HTML}"
