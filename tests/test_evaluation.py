@@ -87,6 +87,11 @@ def test_course_eqd2_and_targets():
     assert boost["value"] == pytest.approx(100.0, abs=0.1)  # 48 Gy of the 48 Gy level
     ptv_low = by(doc, "PTV_Low!", "D50%[%]")
     assert ptv_low["value"] == pytest.approx(100.0, abs=0.5)  # plan 1 alone: 30 Gy of 30 Gy
+    assert ptv_low["plans"] == ["SIB"] and cord["plans"] == ["SIB", "SEQ"]
+    # the full citation of every key the protocol cites
+    refs = {r["key"]: r["citation"] for r in doc["protocol"]["references"]}
+    assert "Xiao2025" in refs and "Technol Cancer Res Treat" in refs["Xiao2025"]
+    assert {"Schultheiss2008", "QUANTEC_cord", "Pieters2006", "HyTEC_cord"} <= set(refs)
 
 
 def test_single_plan_sib_protocol_and_cord_failure():
