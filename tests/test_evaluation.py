@@ -125,3 +125,28 @@ def test_explicit_protocol_mismatch_blocks_the_verdict():
     assert doc["provenance"]["settings"]["accept_mismatch"] is True
     assert doc["summary"]["verdict"]["accepted_mismatches"]
     assert doc["summary"]["exit_code"] != 3 or doc["summary"]["verdict"]["label"] == "INCOMPLETE"
+
+
+def test_structure_outside_one_plans_grid_is_not_graded_on_the_sum():
+    # plan 2's grid stops at y = 40 mm; the cord (y 55 ... 65 mm) lies outside it, so the
+    # course sum lacks plan 2's dose there: only the SIB plan's 20 Gy (EQD2 20 Gy) is known,
+    # and the cord's EQD2 near-maximum has no upper bound
+    x = np.arange(-100, 100.1, 2.0)
+    y = np.arange(-100, 40.1, 2.0)
+    z = np.arange(-50, 50.1, 2.0)
+    _, yy, xx = np.meshgrid(z, y, x, indexing="ij")
+    dose = np.where(np.hypot(xx, yy) < 18, 8.0, 0.0).astype(np.float32)
+    short = PlanDose(
+        plan("SEQ", 2, 8.0, "1.2.5.9"), DoseGrid(dose, x, y, z, "1.2.3"), "PLAN dose", ("1.2.6.9",)
+    )
+    ev = evaluate_course(Course(SS, (SIB, short)))
+    doc = evaluation_document(ev)
+    cord = by(doc, "SpinalCord", "D0.03cc[EQD2Gy(a/b=2)]")
+    assert cord["status"] == "not-evaluated"
+    assert "outside the dose grid of plan 'SEQ'" in cord["reason"]
+    assert doc["summary"]["verdict"]["label"] == "INCOMPLETE"
+    # the boost target lies inside both grids: still graded on the sum
+    boost = next(
+        c for c in doc["constraints"] if c["structure"] == "PTV_boost" and c["dose_level"] == "boost"
+    )
+    assert boost["status"] == "pass" and boost["plans"] == ["SIB", "SEQ"]

@@ -58,10 +58,18 @@ def verdict_lines(doc: dict[str, Any]) -> list[tuple[str, str]]:
     verdict = s.get("verdict") or {}
     label = verdict.get("label") or STATUS_STYLE.get(s["outcome"], (s["outcome"], ""))[0]
     style = VERDICT_STYLE.get(label, "")
+    absent = s.get("absent_optional_structures") or []
+    optional = sum(
+        1
+        for c in doc["constraints"]
+        if c["status"] == "not-evaluated" and c["structure"] in absent and not c.get("graded")
+    )
+    not_evaluated = f"{s['not_evaluated']} not evaluated" + (
+        f" ({optional} of absent optional structures)" if optional else ""
+    )
     out = [
         (
-            f"{label}: {s['pass']} pass, {s['warn']} warn, {s['fail']} fail, "
-            f"{s['not_evaluated']} not evaluated",
+            f"{label}: {s['pass']} pass, {s['warn']} warn, {s['fail']} fail, {not_evaluated}",
             style,
         )
     ]
@@ -73,7 +81,6 @@ def verdict_lines(doc: dict[str, Any]) -> list[tuple[str, str]]:
         out.append((f"  warning: {text}", "yellow"))
     for text in verdict.get("accepted_mismatches", []):
         out.append((f"  accepted with --accept-mismatch: {text}", "yellow"))
-    absent = s.get("absent_optional_structures") or []
     if absent:
         out.append(
             (f"  optional structures absent from the structure set (not graded): {', '.join(absent)}", "")
