@@ -74,11 +74,12 @@ def recheck_document(doc: Mapping[str, Any]) -> list[str]:
                 f"summary: {key} is {summary[key]!r}, but {counts.get(status, 0)} constraint(s) have "
                 f"status {status!r}"
             )
-    graded = [
-        r
-        for r in rows
-        if (r.get("graded") if "graded" in r else r.get("goal") is not None and r.get("required", True))
-    ]
+    for k, r in enumerate(rows):
+        # a row with a goal, on a structure that is present, is graded: only the document's own
+        # rule (no goal, an absent optional structure) takes it out of the verdict
+        if "graded" in r and not r["graded"] and r.get("goal") is not None and r.get("required", True):
+            problems.append(f"{_label(r, k)}: has a goal and a present structure but is marked not graded")
+    graded = [r for r in rows if r.get("goal") is not None and r.get("required", True)]
     graded_statuses = {str(r.get("status")) for r in graded}
     exit_code = summary.get("exit_code")
     outcome = summary.get("outcome")

@@ -111,9 +111,9 @@ def render_evaluation_table(doc: dict[str, Any]) -> list[Any]:
             label, style = STATUS_STYLE.get(c["status"], (c["status"], ""))
             unit = f" {c['unit']}" if c["unit"] else ""
             used_plans = c.get("plans") or []
-            metric = c["metric"] + (
-                f" · {' + '.join(used_plans)}" if several_plans and used_plans else ""
-            )
+            rx = c.get("prescription_gy")
+            metric = c["metric"] + (f" of {rx:g} Gy" if rx is not None and c.get("dose_level") else "")
+            metric += f" · {' + '.join(used_plans)}" if several_plans and used_plans else ""
             table.add_row(
                 Text(structure if k == 0 else ""),
                 Text((c["matched_roi"] or "—") if k == 0 else ""),
