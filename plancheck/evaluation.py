@@ -445,6 +445,14 @@ def evaluate_course(
     warnings = _crosscheck_warnings(crosschecks, scale)
     if warnings:
         findings.extend(Finding(Severity.WARNING, "tps-dvh-disagreement", w) for w in warnings)
+    if plan_label is not None and len(course.plans) > 1:
+        others = ", ".join(repr(p.label) for p in course.plans if p.label != plan_label)
+        part = (
+            f"only plan {plan_label!r} of the course was evaluated (--plan): the dose of {others} "
+            "to the organs at risk is not included"
+        )
+        findings.append(Finding(Severity.WARNING, "course-part-evaluated", part))
+        warnings = (*warnings, part)
     verdict = decide_verdict(
         result, findings, mismatches, accept_mismatch=accept_mismatch, warnings=warnings
     )

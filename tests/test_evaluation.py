@@ -150,3 +150,10 @@ def test_structure_outside_one_plans_grid_is_not_graded_on_the_sum():
         c for c in doc["constraints"] if c["structure"] == "PTV_boost" and c["dose_level"] == "boost"
     )
     assert boost["status"] == "pass" and boost["plans"] == ["SIB", "SEQ"]
+
+
+def test_one_plan_of_a_course_is_a_warning_never_a_plain_pass():
+    ev = evaluate_course(Course(SS, (SIB, SEQ)), plan_label="SIB")
+    assert ev.protocol.name == "spine_sib_30Gy10_40Gy10"
+    assert ev.verdict is not None and ev.verdict.label == "WARN"
+    assert any("only plan 'SIB' of the course" in w for w in ev.verdict.warnings)
