@@ -130,3 +130,18 @@ def test_a_summary_that_hides_a_failure_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc), encoding="utf-8")
     result = run("report", str(path), "-o", str(tmp_path / "s.html"))
     assert result.exit_code == 3 and "a graded constraint failed" in result.stderr
+
+
+def test_html_lists_the_verdict_reasons_and_absent_optional_organs(tmp_path: Path) -> None:
+    path = tmp_path / "fail.json"
+    path.write_text(json.dumps(_evaluated(tmp_path)), encoding="utf-8")
+    out = tmp_path / "fail.html"
+    assert run("report", str(path), "-o", str(out)).exit_code == 0
+    html = out.read_text(encoding="utf-8")
+    assert 'id="absent-optional"' in html and "Esophagus" in html
+    assert 'id="verdict-reasons"' in html and "SpinalCord D0.03cc[Gy]" in html
+    # the CSV marks rows of absent optional organs as not graded
+    csv_out = run("evaluate", str(Path(__file__).resolve().parents[2] / "sample_plans" / "spine_sib_cord_fail"), "--format", "csv")
+    lines = csv_out.stdout.splitlines()
+    assert "graded" in lines[0].split(",")
+    assert any(line.startswith("Esophagus,") and "no: optional structure absent" in line for line in lines)
