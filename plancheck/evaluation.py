@@ -85,14 +85,19 @@ _READ_CONTOUR_CODES = frozenset({"contour-without-type", "contour-closed-lenient
 
 
 def lost_contour_findings(structure: Structure) -> tuple[Finding, ...]:
-    """The findings of ``structure`` that say contours were dropped while it was read."""
+    """The findings of ``structure`` that say contours were dropped while it was read.
+
+    The reader's codes for skipped contours, any other warning about a contour
+    (``contour-*``) except those that say how a contour was read, and any
+    finding about open (non-closed) contours of the ROI.
+    """
     return tuple(
         f
         for f in structure.findings
         if f.code in LOST_CONTOUR_CODES
         or (
-            f.code.startswith("contour-")
-            and f.code not in _READ_CONTOUR_CODES
+            f.code not in _READ_CONTOUR_CODES
+            and (f.code.startswith("contour-") or "open" in f.code or "non-closed" in f.code)
             and f.severity in (Severity.WARNING, Severity.ERROR)
         )
     )

@@ -328,6 +328,7 @@ def _outcome(
         required=required,
         bound=bound,
         surrogate_for=surrogate_for,
+        note=item.note,
     )
 
 

@@ -200,6 +200,7 @@ class ConstraintOutcome:
     bound: Literal["at-most", "at-least"] | None = None
     plans: tuple[str, ...] = ()
     surrogate_for: str | None = None
+    note: str | None = None
 
     @property
     def has_goal(self) -> bool:
@@ -232,4 +233,5 @@ class ConstraintOutcome:
             "bound": self.bound,
             "plans": list(self.plans),
             "surrogate_for": self.surrogate_for,
+            "note": self.note,
         }

@@ -29,6 +29,13 @@ def _dose_quantity(metric: str) -> str:
         return "physical"  # plan-quality indices are not DVH metrics
 
 
+def _refs_of(ev: CourseEvaluation, k: int) -> tuple[str, ...]:
+    """Bibliography keys of the k-th outcome (constraints first, then indices, as evaluated)."""
+    p = ev.protocol.protocol
+    refs: list[tuple[str, ...]] = [c.refs for c in p.constraints] + [ix.refs for ix in p.indices]
+    return refs[k] if k < len(refs) else ()
+
+
 def _verdict(ev: CourseEvaluation) -> dict[str, Any]:
     if ev.verdict is not None:
         return ev.verdict.to_dict()
@@ -73,6 +80,7 @@ def evaluation_document(
                 "reason": d["reason"],
                 "priority": d["priority"],
                 "source": d["source"],
+                "refs": list(_refs_of(ev, k)),
                 "dose_level": d["dose_level"],
                 "prescription_gy": d["prescription_gy"],
                 "dose_quantity": _dose_quantity(d["metric"]),
@@ -81,6 +89,7 @@ def evaluation_document(
                 "bound": d["bound"],
                 "plans": d["plans"],
                 "surrogate_for": d["surrogate_for"],
+                "note": d["note"],
                 "protocol_line": d["protocol_line"],
             }
         )
