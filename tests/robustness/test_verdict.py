@@ -165,9 +165,11 @@ def test_duplicate_sop_uid_with_other_content_blocks_pass(tmp_path: Path) -> Non
     a, b = (pydicom.dcmread(p) for p in (case.rtdoses[0], copy))
     assert a.SOPInstanceUID == b.SOPInstanceUID and a.DoseGridScaling != b.DoseGridScaling
     result, doc, text = evaluate(case.directory)
-    assert result.exit_code == 3 and doc is not None
-    assert doc["summary"]["verdict"]["label"] == "NOT EVALUABLE"
+    # which content is right cannot be told: refused outright, or evaluated as NOT EVALUABLE
+    assert result.exit_code == 3
     assert copy.name in text
+    if doc is not None:
+        assert doc["summary"]["verdict"]["label"] == "NOT EVALUABLE"
 
 
 # --- 4. fraction counts that do not fit the protocol ---------------------------------------
