@@ -308,7 +308,7 @@ class Protocol(_Model):
     title: str | None = None
     description: Text
     site: str | None = None
-    references: dict[RefKey, Text] = Field(
+    references: dict[Name, Text] = Field(
         default_factory=dict,
         description="Full citations of sources that are not in the shipped bibliography, keyed by "
         "the names used in 'refs'.",
