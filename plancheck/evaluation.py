@@ -342,7 +342,10 @@ class _DoseEngine:
             xs = np.concatenate([poly[:, 0] for p in structure.planes for poly in p.polygons])
             ys = np.concatenate([poly[:, 1] for p in structure.planes for poly in p.polygons])
             zs = np.array([p.z_mm for p in structure.planes])
-            reach = max(self.spacing or 0.0, float(np.max(np.diff(zs))) if zs.size > 1 else 0.0, 5.0)
+            # end caps reach at most half a plane spacing beyond the first and last planes
+            gaps = np.diff(zs)
+            end_gap = max(float(gaps[0]), float(gaps[-1])) if gaps.size else 0.0
+            reach = 0.5 * max(end_gap, self.spacing or 0.0) + 0.5
             inside = all(
                 _cell_lo(axis) <= lo and hi <= _cell_hi(axis)
                 for axis, lo, hi in (
