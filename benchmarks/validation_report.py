@@ -14,6 +14,11 @@ prose around them is kept. Blocks:
 * ``eclipse``: every ROI of the Eclipse plan against Eclipse's stored DVHs,
   with both end-cap conventions;
 * ``raystation``: the box volumes and the PLAN-dose check;
+* ``tilted``: tilted and oblique phantoms written as DICOM against their truth;
+* ``lattice``: the Pinnacle export with ROIs on scattered slices, volumes
+  against contour area times the slice spacing;
+* ``end-caps``: the table of planning systems' conventions and the Eclipse
+  BrachyVision BODY against the DVH Eclipse stored;
 * ``benchmark``: the figures of a ``benchmarks/bench_dvh.py --json FILE`` run.
 
 The computations are the ones the slow tests under tests/validation assert
@@ -201,7 +206,7 @@ def nelms_blocks(with_dicompyler: bool) -> tuple[dict[str, str], dict[str, bool]
             )
         text = (
             "A: analytical (Nelms et al. 2015), P: plancheck at its defaults; "
-            "volumes in cc, doses in cGy (one fraction, the grid as stored); "
+            "volumes in cc, doses in cGy (the grid as stored); "
             "Δ% = 100 (P − A) / A.\n\n" + _table(head, trows)
         )
         if test == 2:
@@ -341,7 +346,7 @@ def raystation_blocks() -> tuple[dict[str, str], dict[str, bool]]:
         ("PMMA", {"half": 205.0, "none": 200.0}),
     ):
         s = loaded.courses[0].structure_set.by_name(name)
-        for caps in EndCaps:
+        for caps in (EndCaps.HALF, EndCaps.NONE):
             dvh = compute_dvh(s, plan_dose.dose, DvhSettings(end_caps=caps))
             exp = expected[caps.value]
             rows.append(
@@ -385,6 +390,205 @@ def raystation_blocks() -> tuple[dict[str, str], dict[str, bool]]:
     )
     checks["raystation: PLAN dose only"] = abs(cube.mean_gy / independent - 1.0) <= 0.01
     return {"raystation": text}, checks
+
+
+# --------------------------------------------------------------------------- tilted phantoms
+
+
+def tilted_blocks() -> tuple[dict[str, str], dict[str, bool]]:
+    from plancheck.model import EndCaps
+    from tests.test_tilted_phantoms import CASES, METRICS, _metrics, _write
+
+    rows = []
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (cid, shape, frame, turn, orientation) in enumerate(CASES):
+            folder = Path(tmp) / str(k)
+            case = _write(folder, shape, frame, turn, orientation)
+            truth = case.truth(case.build.structures[0].name, EndCaps.HALF)
+            m = _metrics(case, folder)
+            exact = {
+                "Volume[cc]": truth.volume_cc,
+                "Mean[Gy]": truth.mean_gy,
+                "Max[Gy]": truth.max_gy,
+                "Min[Gy]": truth.min_gy,
+                "D0.03cc[Gy]": truth.dose_at_volume_gy(0.03),
+            }
+            errors = {}
+            for metric, percent in [*METRICS.items(), ("Min[Gy]", None)]:
+                want = exact[metric] if percent is None else truth.dose_at_percent_gy(percent)
+                errors[metric] = 100.0 * (m[metric] - want) / want
+            graded = {k2: v for k2, v in errors.items() if k2 != "Min[Gy]"}
+            worst = max(graded, key=lambda k2: abs(graded[k2]))
+            ok = ok and abs(graded[worst]) <= 1.0
+            rows.append(
+                [
+                    cid,
+                    shape,
+                    orientation,
+                    f"{truth.volume_cc:.3f}",
+                    f"{errors['Volume[cc]']:+.3f}",
+                    f"{errors['Mean[Gy]']:+.3f}",
+                    f"{errors['Max[Gy]']:+.3f}",
+                    f"{errors['Min[Gy]']:+.3f}",
+                    f"{worst} {graded[worst]:+.3f}",
+                ]
+            )
+    table = _table(
+        [
+            "case",
+            "shape",
+            "patient position",
+            "truth volume, cc",
+            "Δ volume %",
+            "Δ mean %",
+            "Δ Max %",
+            "Δ Min %",
+            "largest |Δ| % (all metrics but Min)",
+        ],
+        rows,
+    )
+    return {"tilted": table}, {"tilted: every metric but Min within 1 %": ok}
+
+
+# --------------------------------------------------------------------------- sparse ROIs
+
+
+def lattice_blocks() -> tuple[dict[str, str], dict[str, bool]]:
+    from plancheck.dvh.engine import DvhSettings
+    from plancheck.dvh.slabs import compute_slabs
+    from plancheck.dvh_report import compute_dvh_report
+    from plancheck.model import EndCaps
+    from plancheck.pipeline import load_single_course
+    from tests.validation.test_pinnacle_lattice import _independent
+
+    folder = reference_data_dir() / "real_exports" / "pinnacle_hn_anon33345"
+    area, skips, spacing = _independent(folder)
+    course = load_single_course(folder)
+    report = compute_dvh_report(course, ["Volume[cc]"], settings=DvhSettings(end_caps=EndCaps.HALF))
+    by_number = {s.roi_number: s for s in course.structure_set.structures}
+    rows = []
+    worst = 0.0
+    n = 0
+    for r in report.structures:
+        expected = area.get(r.roi_number, 0.0) * spacing / 1000.0
+        if expected <= 0:
+            continue
+        n += 1
+        delta = 100.0 * (r.volume_cc - expected) / expected
+        worst = max(worst, abs(delta))
+        if not skips.get(r.roi_number):
+            continue
+        s = by_number[r.roi_number]
+        z = [p.z_mm for p in s.planes]
+        own = compute_slabs(z, EndCaps.HALF, nominal_spacing_mm=spacing)  # the ROI's own gaps
+        own_cc = sum(a * t for a, t in zip(_plane_areas(s), own.thickness_mm, strict=True)) / 1000.0
+        rows.append(
+            [
+                s.name,
+                str(len(s.planes)),
+                f"{expected:.3f}",
+                f"{r.volume_cc:.3f}",
+                f"{delta:+.2f}",
+                f"{own_cc:.3f}",
+            ]
+        )
+    table = _table(
+        [
+            "ROI that skips slices",
+            "planes",
+            "area × 3 mm, cc",
+            "plancheck, cc",
+            "Δ %",
+            "slabs from its own plane gaps (before), cc",
+        ],
+        rows,
+    )
+    table += (
+        f"\n\nAll {n} ROIs with contour area: largest |Δ| {worst:.2f} % against area × "
+        f"{spacing:g} mm (criterion 5 %)."
+    )
+    return {"lattice": table}, {"lattice: every ROI within 5 %": worst <= 5.0}
+
+
+def _plane_areas(s: object) -> list[float]:
+    import functools
+
+    import shapely
+
+    out = []
+    for plane in s.planes:  # type: ignore[attr-defined]
+        shapes = [shapely.make_valid(shapely.Polygon(xy)) for xy in plane.polygons]
+        out.append(float(shapely.area(functools.reduce(shapely.symmetric_difference, shapes))))
+    return out
+
+
+# --------------------------------------------------------------------------- end caps
+
+
+def end_caps_blocks() -> tuple[dict[str, str], dict[str, bool]]:
+    import pydicom
+
+    from plancheck.dvh.crosscheck import tps_dose_at_volume_gy
+    from plancheck.dvh.end_caps import SYSTEMS, end_caps_for_structure_set
+    from plancheck.dvh.engine import DvhSettings
+    from plancheck.dvh.metric import PHYSICAL
+    from plancheck.dvh.values import dose_at_volume_gy
+    from plancheck.dvh_report import compute_dvh_report
+    from plancheck.model import EndCaps
+    from plancheck.pipeline import load_single_course
+
+    table = _table(
+        ["system", "convention", "evidence"],
+        [[sy.name, sy.end_caps.value, sy.evidence] for sy in SYSTEMS]
+        + [["(any other)", "half", "the default: Nelms et al.'s convention and most systems'"]],
+    )
+    rows = []
+    checks = {}
+    for name in ("eclipse_breast_boost", "real_exports/eclipse_brachy_cylinder_ex1"):
+        folder = reference_data_dir() / name
+        course = load_single_course(folder)
+        auto = end_caps_for_structure_set(EndCaps.AUTO, course.structure_set)
+        rows.append([name, auto.end_caps.value, auto.system or "—"])
+        checks[f"end caps: {name} auto is none"] = auto.end_caps is EndCaps.NONE
+    folder = reference_data_dir() / "real_exports" / "eclipse_brachy_cylinder_ex1"
+    stored = pydicom.dcmread(next(folder.glob("RD*.dcm"))).DVHSequence[0]
+    tps_cc = float(stored.DVHData[1])
+    tps_mean = float(stored.DVHMeanDose)
+    course = load_single_course(folder)
+    tps_d95 = tps_dose_at_volume_gy(course.plans[0].tps_dvhs[0], 0.95 * tps_cc)
+    assert tps_d95 is not None
+    body_rows = []
+    for caps in (EndCaps.NONE, EndCaps.HALF):
+        report = compute_dvh_report(
+            course, ["Volume[cc]"], structure_names=["BODY"], settings=DvhSettings(end_caps=caps)
+        )
+        dvh = report.structures[0].dvhs[PHYSICAL]
+        d95 = dose_at_volume_gy(dvh, 0.95 * dvh.volume_in_grid_cc)
+        assert dvh.mean_gy is not None
+        body_rows.append(
+            [
+                caps.value,
+                f"{dvh.volume_cc:.3f} ({100 * (dvh.volume_cc - tps_cc) / tps_cc:+.2f} %)",
+                f"{dvh.mean_gy:.4f} ({100 * (dvh.mean_gy - tps_mean) / tps_mean:+.2f} %)",
+                f"{d95:.4f} ({100 * (d95 - tps_d95) / tps_d95:+.2f} %)",
+            ]
+        )
+        if caps is EndCaps.NONE:
+            checks["end caps: brachy BODY volume within 1 %, mean within 2 %"] = (
+                abs(dvh.volume_cc - tps_cc) <= 0.01 * tps_cc
+                and abs(dvh.mean_gy - tps_mean) <= 0.02 * tps_mean
+            )
+    body = _table(["end caps", "BODY volume, cc", "mean, Gy", "D95%, Gy"], body_rows)
+    text = (
+        table
+        + "\n\n"
+        + _table(["data set", "--end-caps auto resolves to", "system recognised"], rows)
+        + f"\n\nEclipse BrachyVision cylinder, BODY against the DVH Eclipse stored (volume "
+        f"{tps_cc:.3f} cc, DVHMeanDose {tps_mean:.4f} Gy, D95% {tps_d95:.4f} Gy read off "
+        "its curve):\n\n" + body
+    )
+    return {"end-caps": text}, checks
 
 
 # --------------------------------------------------------------------------- benchmark
@@ -462,6 +666,9 @@ def main() -> int:
         lambda: nelms_blocks(args.dicompyler),
         eclipse_blocks,
         raystation_blocks,
+        tilted_blocks,
+        lattice_blocks,
+        end_caps_blocks,
     ]
     for step in steps:
         b, c = step()

@@ -17,16 +17,18 @@ without one, the sum of the plans' prescriptions when every plan states one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from plancheck.dose.course_sum import sum_course
+from plancheck.dvh.end_caps import EndCapsChoice, end_caps_for_structure_set
 from plancheck.dvh.engine import DvhSettings, dvh_from_sampling, sample_structure
 from plancheck.dvh.metric import PHYSICAL, DoseQuantity, Metric, parse_metric
 from plancheck.dvh.values import metric_value
 from plancheck.errors import CourseError, MetricUndefinedError
-from plancheck.model import Course, DoseGrid, Dvh, Finding, PlanDose, Severity, Structure
+from plancheck.geometry.placement import place_structure_set
+from plancheck.model import Course, DoseGrid, Dvh, EndCaps, Finding, PlanDose, Severity, Structure
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -93,6 +95,8 @@ class DvhReport:
     # another engine's metrics per ROI number (plancheck dvh --engine dicompyler)
     comparison_engine: str | None = None
     comparison: dict[int, tuple[MetricResult, ...]] = field(default_factory=dict)
+    # the end-cap convention used (settings.end_caps) and why
+    end_caps: EndCapsChoice | None = None
 
 
 def nominal_spacing_mm(course: Course) -> float | None:
@@ -146,13 +150,15 @@ def compute_dvh_report(
     CourseError
         When a named structure or plan does not exist.
     """
-    settings = settings or DvhSettings()
+    settings = settings or DvhSettings(end_caps=EndCaps.AUTO)
+    caps = end_caps_for_structure_set(settings.end_caps, course.structure_set)
+    settings = replace(settings, end_caps=caps.end_caps)
     parsed: list[Metric] = [parse_metric(m) for m in metrics]
     plans = select_plans(course, plan_label)
     if prescription_gy is None:
         prescription_gy = _course_prescription(plans)
     structures = _select_structures(course, structure_names)
-    findings: list[Finding] = []
+    findings: list[Finding] = [caps.finding()]
     grids: dict[DoseQuantity, DoseGrid] = {}
     grid_errors: dict[DoseQuantity, str] = {}
     quantities = [PHYSICAL] + [m.dose_quantity for m in parsed if m.dose_quantity != PHYSICAL]
@@ -164,11 +170,18 @@ def compute_dvh_report(
             continue
         grids[q] = grid
         findings.extend(grid_findings)
-    spacing = nominal_spacing_mm(course)
     results = []
     geometry = grids[PHYSICAL]
+    # contours in the grid's frame, slabs on the structure set's plane lattice
+    placement = place_structure_set(course.structure_set, geometry)
     for structure in structures:
-        sampling = sample_structure(structure, geometry, settings, spacing)
+        sampling = sample_structure(
+            placement.place(structure),
+            geometry,
+            settings,
+            placement.nominal_spacing_mm,
+            placement.lattice,
+        )
         dvhs = {q: dvh_from_sampling(sampling, g, settings) for q, g in grids.items()}
         physical = dvhs[PHYSICAL]
         values = metric_results(parsed, dvhs, prescription_gy, grid_errors)
@@ -211,6 +224,7 @@ def compute_dvh_report(
         settings=settings,
         structures=tuple(results),
         findings=tuple(course.findings) + tuple(findings),
+        end_caps=caps,
     )
 
 

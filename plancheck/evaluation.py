@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -44,11 +44,12 @@ from plancheck.dvh.crosscheck import (
     compare_with_tps,
     consistent_scale,
 )
+from plancheck.dvh.end_caps import EndCapsChoice, end_caps_for_structure_set, end_caps_of_tps_dvh
 from plancheck.dvh.engine import DvhSettings, StructureSampling, dvh_from_sampling, sample_structure
 from plancheck.dvh.metric import PHYSICAL, DoseQuantity
-from plancheck.dvh_report import nominal_spacing_mm
 from plancheck.errors import CourseError, MetricUndefinedError
-from plancheck.model import Course, DoseGrid, Dvh, Finding, PlanDose, Severity, Structure
+from plancheck.geometry.placement import place_structure_set
+from plancheck.model import Course, DoseGrid, Dvh, EndCaps, Finding, PlanDose, Severity, Structure
 from plancheck.protocol.derive import build_structure
 from plancheck.protocol.evaluate import MetricRequest, ProtocolResult, ValueRange, evaluate_protocol
 from plancheck.protocol.expressions import operand_names
@@ -146,6 +147,11 @@ class CourseEvaluation:
     crosschecks: tuple[CrossCheck, ...] = ()
     scale: ScaleEstimate | None = None
     verdict: Verdict | None = None
+    # the end-cap convention of the evaluation (settings.end_caps) and why; the
+    # physical DVHs compared with the planning system's, in that system's convention
+    end_caps: EndCapsChoice | None = None
+    crosscheck_dvhs: tuple[UsedDvh, ...] = ()
+    crosscheck_end_caps: EndCapsChoice | None = None
 
     @property
     def return_code(self) -> int:
@@ -170,7 +176,7 @@ def _found_plans(plans: Sequence[PlanDose]) -> list[FoundPlan]:
         if p.plan is not None:
             found.append(FoundPlan.from_plan(p.plan, _group_fractions(p)))
         else:
-            found.append(FoundPlan(p.label, None, ()))
+            found.append(FoundPlan(p.label, p.n_fractions, ()))  # a dose without its plan: --fractions
     return found
 
 
@@ -192,7 +198,9 @@ class _DoseEngine:
         self.single_plan = single_plan
         self.grid = plans[0].dose
         self.rois = {s.name: s for s in course.structure_set.structures}
-        self.spacing = nominal_spacing_mm(course)
+        # contours in the grid's frame, slabs on the structure set's plane lattice
+        self.placement = place_structure_set(course.structure_set, self.grid)
+        self.spacing = self.placement.nominal_spacing_mm
         self._structures: dict[str, Structure] = {}
         self._samplings: dict[str, StructureSampling | None] = {}
         self._doses: dict[tuple[tuple[str, ...], DoseQuantity], DoseGrid] = {}
@@ -230,7 +238,10 @@ class _DoseEngine:
 
     def structure(self, match: StructureMatch) -> Structure:
         if match.key not in self._structures:
-            self._structures[match.key] = build_structure(match, self.rois, self.settings.end_caps)
+            built = build_structure(
+                match, self.rois, self.settings.end_caps, self.placement.contour_lattice
+            )
+            self._structures[match.key] = self.placement.place(built)
         return self._structures[match.key]
 
     def dose(self, plans: tuple[PlanDose, ...], quantity: DoseQuantity) -> DoseGrid:
@@ -249,7 +260,13 @@ class _DoseEngine:
             return self._dvhs[key].dvh
         structure = self.structure(match)
         if match.key not in self._samplings:
-            self._samplings[match.key] = sample_structure(structure, self.grid, self.settings, self.spacing)
+            self._samplings[match.key] = sample_structure(
+                structure,
+                self.grid,
+                self.settings,
+                self.placement.nominal_spacing_mm,
+                self.placement.lattice,
+            )
             self._note_geometry(match, structure)
         try:
             grid = self.dose(plans, quantity)
@@ -356,7 +373,9 @@ class _DoseEngine:
             )
             if inside:
                 return 0.0
-        sampling = sample_structure(structure, grid, self.settings, self.spacing)
+        sampling = sample_structure(
+            structure, grid, self.settings, self.placement.nominal_spacing_mm, self.placement.lattice
+        )
         return dvh_from_sampling(sampling, grid, self.settings).volume_outside_grid_cc
 
     def __call__(self, request: MetricRequest) -> float | ValueRange:
@@ -395,6 +414,23 @@ class _DoseEngine:
     def used(self) -> tuple[UsedDvh, ...]:
         return tuple(self._dvhs.values())
 
+    def physical_dvh_with(
+        self, match: StructureMatch, plans: tuple[PlanDose, ...], end_caps: EndCaps
+    ) -> Dvh:
+        """The physical DVH of a matched ROI with another end-cap convention (for the cross-check)."""
+        if end_caps is self.settings.end_caps:
+            return self.dvh(match, plans, PHYSICAL)
+        assert match.roi_name is not None
+        settings = replace(self.settings, end_caps=end_caps)
+        sampling = sample_structure(
+            self.placement.place(self.rois[match.roi_name]),
+            self.grid,
+            settings,
+            self.placement.nominal_spacing_mm,
+            self.placement.lattice,
+        )
+        return dvh_from_sampling(sampling, self.dose(plans, PHYSICAL), settings)
+
 
 def _cell_lo(axis: np.ndarray) -> float:
     step = float(axis[1] - axis[0]) if axis.size > 1 else 0.0
@@ -425,11 +461,13 @@ def evaluate_course(
     """
     from plancheck.dvh_report import select_plans
 
-    settings = settings or DvhSettings()
+    settings = settings or DvhSettings(end_caps=EndCaps.AUTO)
+    caps = end_caps_for_structure_set(settings.end_caps, course.structure_set)
+    settings = replace(settings, end_caps=caps.end_caps)
     plans = select_plans(course, plan_label)
     found = _found_plans(plans)
     roi_names = [s.name for s in course.structure_set.structures]
-    findings: list[Finding] = list(course.findings)
+    findings: list[Finding] = [*course.findings, caps.finding()]
     if protocol is None:
         selection = select_protocol(found, roi_names=roi_names)
         protocol = selection.protocol
@@ -446,10 +484,12 @@ def evaluate_course(
     result = dataclasses.replace(
         result, outcomes=tuple(_with_plans(o, protocol, pairing, plans, plan_label) for o in result.outcomes)
     )
-    crosschecks = _crosscheck(engine, result, plans)
+    crosschecks, crosscheck_dvhs, crosscheck_caps = _crosscheck(engine, result, plans)
     scale = _scale(crosschecks)
     findings.extend(result.findings)
     findings.extend(engine.findings)
+    if crosscheck_caps is not None and crosscheck_caps.end_caps is not caps.end_caps:
+        findings.append(crosscheck_caps.finding("the cross-check with the planning system's DVHs"))
     warnings = _crosscheck_warnings(crosschecks, scale)
     if warnings:
         findings.extend(Finding(Severity.WARNING, "tps-dvh-disagreement", w) for w in warnings)
@@ -480,6 +520,9 @@ def evaluate_course(
         crosschecks=crosschecks,
         scale=scale,
         verdict=verdict,
+        end_caps=caps,
+        crosscheck_dvhs=crosscheck_dvhs,
+        crosscheck_end_caps=crosscheck_caps,
     )
 
 
@@ -502,14 +545,17 @@ def _with_plans(
 
 def _crosscheck(
     engine: _DoseEngine, result: ProtocolResult, plans: tuple[PlanDose, ...]
-) -> tuple[CrossCheck, ...]:
+) -> tuple[tuple[CrossCheck, ...], tuple[UsedDvh, ...], EndCapsChoice | None]:
     """plancheck's physical DVH of each ROI the protocol reads against the TPS's stored one.
 
     Every plan of the course that carries stored DVHs and lies on the course
-    grid is compared on its own dose; structures graded only in EQD2/BED are
+    grid is compared on its own dose, with the end-cap convention of the
+    system that stored the DVHs; structures graded only in EQD2/BED are
     compared on their physical DVH.
     """
     out: list[CrossCheck] = []
+    dvhs: list[UsedDvh] = []
+    theirs: EndCapsChoice | None = None
     used: dict[str, StructureMatch] = {}
     for m in result.matches:
         if m.usable and m.roi_name is not None:
@@ -517,6 +563,8 @@ def _crosscheck(
     for plan in plans:
         if not plan.tps_dvhs or not same_geometry(plan.dose, engine.grid):
             continue
+        caps = end_caps_of_tps_dvh(plan.tps_dvhs[0])
+        theirs = theirs or caps
         stored = {d.roi_number: d for d in plan.tps_dvhs}
         for match in used.values():
             assert match.roi_name is not None
@@ -524,12 +572,13 @@ def _crosscheck(
             if roi is None or roi.roi_number not in stored or engine.lost_contours(match) is not None:
                 continue
             try:
-                dvh = engine.dvh(match, (plan,), PHYSICAL)
+                dvh = engine.physical_dvh_with(match, (plan,), caps.end_caps)
             except MetricUndefinedError:
                 continue
             rows = compare_with_tps(dvh, stored[roi.roi_number])
             out.append(CrossCheck(match.roi_name, roi.roi_number, plan.label, rows))
-    return tuple(out)
+            dvhs.append(UsedDvh(match.structure, match.roi_name, roi.roi_number, PHYSICAL, (plan.label,), dvh))
+    return tuple(out), tuple(dvhs), theirs
 
 
 def _scale(crosschecks: Sequence[CrossCheck]) -> ScaleEstimate | None:

@@ -62,10 +62,13 @@ class EndCaps(str, enum.Enum):
     a full slab (Nelms et al. 2015's analytical volumes, and most TPS).
     ``NONE``: the end planes bound the structure (a box contoured on 21 planes
     5 mm apart is 100 mm tall, not 105 mm).
+    ``AUTO``: the convention of the planning system that wrote the structure
+    set (:mod:`plancheck.dvh.end_caps`), resolved per structure set.
     """
 
     HALF = "half"
     NONE = "none"
+    AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,10 @@ class TpsDvh:
     max_gy: float | None
     mean_gy: float | None
     dose_axis: str  # "Gy" as stored, or "percent-of-prescription" when detected
+    # the RTDOSE's writer (whose end-cap convention the DVH follows)
+    manufacturer: str | None = None
+    manufacturer_model: str | None = None
+    dose_sop_instance_uid: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -233,6 +240,9 @@ class StructureSet:
     patient: PatientInfo
     findings: tuple[Finding, ...] = ()
     axes: FloatArray = field(default_factory=lambda: np.eye(3))
+    # the writer (Manufacturer, Manufacturer's Model Name), for its end-cap convention
+    manufacturer: str | None = None
+    manufacturer_model: str | None = None
 
     def by_name(self, name: str) -> Structure:
         for s in self.structures:
@@ -300,7 +310,7 @@ class PlanDose:
     """One plan with the total dose it delivers over all its fractions.
 
     ``how`` says which RTDOSE files made the dose ("PLAN dose", "sum of 2 BEAM
-    doses", "FRACTION dose × 7 fractions"); ``dose_uids`` are their SOP
+    doses", "FRACTION_SESSION dose × 7 fractions"); ``dose_uids`` are their SOP
     Instance UIDs.
     """
 
@@ -318,7 +328,12 @@ class PlanDose:
 
     @property
     def n_fractions(self) -> int | None:
-        return self.plan.n_fractions if self.plan is not None else None
+        """The plan's fraction count; without a plan, that of its one part (``--fractions``)."""
+        if self.plan is not None:
+            return self.plan.n_fractions
+        if self.parts is not None and len(self.parts) == 1:
+            return self.parts[0].n_fractions
+        return None
 
     def fraction_parts(self) -> tuple[DosePart, ...]:
         """The dose as parts of equal fractions, for biological (EQD2/BED) conversions.

@@ -1,50 +1,81 @@
-"""The friendly entry points: from a folder to a loaded course.
+"""The friendly entry points: from a folder to loaded courses.
 
-``load_single_course`` indexes a folder (headers only), links and reads its
-files once, and returns the one course it holds. Folders with several
-courses are an error that lists them (batch mode handles those).
+``load_folder_courses`` indexes a folder (headers only), links and reads its
+files once, and returns its courses: each a plan, or plans summed because
+they complement each other or the user asked for it (``selection``).
+``load_single_course`` returns the one course a folder holds, and refuses a
+folder that holds several (alternative plans, several patients), saying
+which and how to choose.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from plancheck.dicom.grouping import CourseSelection
 from plancheck.errors import CourseError, InputError
 from plancheck.model import Course, EndCaps, Finding, Severity
 
-__all__ = ["load_courses_from", "load_single_course"]
+__all__ = [
+    "CourseSelection",
+    "load_courses_from",
+    "load_folder_courses",
+    "load_single_course",
+]
 
 
 def load_courses_from(
-    plan_dir: Path, end_caps: EndCaps = EndCaps.HALF, lenient: bool = False
+    plan_dir: Path,
+    end_caps: EndCaps = EndCaps.AUTO,
+    lenient: bool = False,
+    *,
+    selection: CourseSelection | None = None,
+    fractions: int | None = None,
 ) -> tuple[tuple[Course, ...], tuple[Finding, ...]]:
     """All courses in ``plan_dir`` and the folder-level findings."""
     from plancheck.dicom.course import load_courses
     from plancheck.dicom.discover import index_folder
 
     index = index_folder(Path(plan_dir))
-    loaded = load_courses(index, end_caps=end_caps, lenient=lenient)
+    loaded = load_courses(
+        index, end_caps=end_caps, lenient=lenient, selection=selection, fractions=fractions
+    )
     return loaded.courses, loaded.findings
 
 
-def load_single_course(
-    plan_dir: Path, end_caps: EndCaps = EndCaps.HALF, *, strict: bool = False, lenient: bool = False
-) -> Course:
-    """The one course in ``plan_dir``, with the folder's findings attached.
+def load_folder_courses(
+    plan_dir: Path,
+    end_caps: EndCaps = EndCaps.AUTO,
+    *,
+    strict: bool = False,
+    lenient: bool = False,
+    selection: CourseSelection | None = None,
+    fractions: int | None = None,
+) -> tuple[Course, ...]:
+    """Every course in ``plan_dir``, each with the folder's findings attached.
 
     With ``strict``, any warning or error noticed while reading (a contour
-    skipped, a link made by frame of reference, a mismatched patient ID, ...)
-    refuses the input instead of being recorded as a finding. With
-    ``lenient``, safe deviations the default ignores (open planar contours)
-    are read, each recorded as a finding.
+    skipped, a link made by frame of reference, a mismatched patient ID,
+    plans summed without the user's say, ...) refuses the input instead of
+    being recorded as a finding. With ``lenient``, safe deviations the
+    default ignores (open planar contours) are read, each recorded as a
+    finding. ``selection`` chooses the plans and whether to sum them;
+    ``fractions`` is the fraction count for doses without their plan.
 
     Raises
     ------
     CourseError
-        When the folder holds no course or more than one.
+        When the folder holds no course, courses of several patients, or
+        ``selection`` names a plan it does not hold.
+    InputError
+        With ``strict``, when the input has a warning or an error.
     """
-    courses, findings = load_courses_from(plan_dir, end_caps, lenient)
+    selection = selection or CourseSelection()
+    courses, findings = load_courses_from(
+        plan_dir, end_caps, lenient, selection=selection, fractions=fractions
+    )
     if not courses:
         problems = "; ".join(f.message for f in findings[:5])
         raise CourseError(
@@ -52,29 +83,87 @@ def load_single_course(
             path=plan_dir,
             hint=f"Findings: {problems}" if problems else "The folder holds no RT files.",
         )
+    patients = {c.structure_set.patient.patient_id for c in courses}
+    if len(patients) > 1:
+        raise CourseError(
+            f"the folder holds {len(courses)} courses of {len(patients)} patients: {describe_courses(courses)}",
+            path=plan_dir,
+            hint="Point plancheck at one patient's folder, or use 'plancheck batch'.",
+        )
+    out = []
+    for course in courses:
+        extra = tuple(f for f in findings if f not in course.findings)
+        all_findings = tuple(course.findings) + extra
+        if strict:
+            _refuse_if_strict(plan_dir, all_findings, selection)
+        out.append(Course(course.structure_set, course.plans, all_findings))
+    return tuple(out)
+
+
+def _refuse_if_strict(plan_dir: Path, findings: Sequence[Finding], selection: CourseSelection) -> None:
+    serious = [
+        f
+        for f in findings
+        if f.severity in (Severity.WARNING, Severity.ERROR)
+        and not (f.code == "plans-summed" and selection.explicit)  # the user asked for the sum
+    ]
+    if serious:
+        listed = "; ".join(f"{f.code}: {f.message}" for f in serious[:5])
+        more = f" (and {len(serious) - 5} more)" if len(serious) > 5 else ""
+        raise InputError(
+            f"--strict: {len(serious)} problem(s) in the input: {listed}{more}",
+            path=plan_dir,
+            hint="Fix the export, or run without --strict to evaluate with them recorded as findings.",
+        )
+
+
+def describe_courses(courses: Sequence[Course]) -> str:
+    """One phrase per course: its plans, with their fraction counts."""
+    parts = []
+    for c in courses:
+        plans = " + ".join(
+            f"{p.label!r} ({p.n_fractions} fx)" if p.n_fractions is not None else repr(p.label)
+            for p in c.plans
+        )
+        parts.append(f"{plans} on structure set {c.structure_set.label!r}")
+    return "; ".join(parts)
+
+
+def load_single_course(
+    plan_dir: Path,
+    end_caps: EndCaps = EndCaps.AUTO,
+    *,
+    strict: bool = False,
+    lenient: bool = False,
+    selection: CourseSelection | None = None,
+    fractions: int | None = None,
+) -> Course:
+    """The one course in ``plan_dir``, with the folder's findings attached.
+
+    See :func:`load_folder_courses` for the options.
+
+    Raises
+    ------
+    CourseError
+        When the folder holds no course or more than one (alternative plans,
+        plans whose relationship is unknown, several structure sets): the
+        message lists them and says how to choose.
+    """
+    courses = load_folder_courses(
+        plan_dir, end_caps, strict=strict, lenient=lenient, selection=selection, fractions=fractions
+    )
     if len(courses) > 1:
-        names = ", ".join(
-            f"{c.structure_set.label!r} ({', '.join(p.label for p in c.plans)})" for c in courses
+        why = sorted(
+            {f.message for c in courses for f in c.findings if f.code == "plans-not-summed"}
         )
         raise CourseError(
-            f"the folder holds {len(courses)} courses: {names}",
+            f"the folder holds {len(courses)} courses, evaluated separately: {describe_courses(courses)}"
+            + (f" ({why[0]})" if why else ""),
             path=plan_dir,
-            hint="Point plancheck at one course's folder, or use 'plancheck batch'.",
+            hint="Choose one with --plan LABEL (repeatable: the plans chosen are summed), sum every plan "
+            "of a structure set with --course all, or point plancheck at one course's folder.",
         )
-    course = courses[0]
-    extra = tuple(f for f in findings if f not in course.findings)
-    all_findings = tuple(course.findings) + extra
-    if strict:
-        serious = [f for f in all_findings if f.severity in (Severity.WARNING, Severity.ERROR)]
-        if serious:
-            listed = "; ".join(f"{f.code}: {f.message}" for f in serious[:5])
-            more = f" (and {len(serious) - 5} more)" if len(serious) > 5 else ""
-            raise InputError(
-                f"--strict: {len(serious)} problem(s) in the input: {listed}{more}",
-                path=plan_dir,
-                hint="Fix the export, or run without --strict to evaluate with them recorded as findings.",
-            )
-    return Course(course.structure_set, course.plans, all_findings)
+    return courses[0]
 
 
 def evaluate_plan(
@@ -83,7 +172,10 @@ def evaluate_plan(
     *,
     aliases: Path | None = None,
     plan_label: str | None = None,
-    end_caps: str | EndCaps = EndCaps.HALF,
+    plans: Sequence[str] = (),
+    course: str = "auto",
+    fractions: int | None = None,
+    end_caps: str | EndCaps = EndCaps.AUTO,
     curves: bool = True,
     strict: bool = False,
     lenient: bool = False,
@@ -91,8 +183,11 @@ def evaluate_plan(
 ) -> dict[str, Any]:
     """Evaluate the course in ``plan_dir`` against ``protocol`` (a name, a file, or None to choose).
 
-    Returns the evaluation document (see :mod:`plancheck.report.evaluation_doc`).
-    Importable at top level so batch workers (processes, Dask) can call it.
+    ``plans`` (or ``plan_label``, one plan) chooses the plans to evaluate,
+    ``course="all"`` sums every plan of the structure set; ``fractions`` is
+    the fraction count of doses without their plan. Returns the evaluation
+    document (see :mod:`plancheck.report.evaluation_doc`). Importable at top
+    level so batch workers (processes, Dask) can call it.
     With ``strict``, a course whose doses disagree with the planning system's
     stored DVHs is refused (:class:`InputError`) like any input with warnings.
     ``accept_mismatch`` accepts plans that do not fit the protocol (recorded).
@@ -104,14 +199,19 @@ def evaluate_plan(
     from plancheck.report.evaluation_doc import evaluation_document
 
     caps = EndCaps(end_caps)
+    chosen = tuple(plans) + ((plan_label,) if plan_label is not None else ())
+    selection = CourseSelection("all" if course == "all" else "auto", chosen)
     loaded_protocol = find_protocol(protocol) if protocol is not None else None
     loaded_aliases = load_aliases(aliases) if aliases is not None else None
-    course = load_single_course(Path(plan_dir), caps, strict=strict, lenient=lenient)
+    loaded = load_single_course(
+        Path(plan_dir), caps, strict=strict, lenient=lenient, selection=selection, fractions=fractions
+    )
+    single = loaded.plans[0].label if len(chosen) == 1 and len(loaded.plans) == 1 else None
     evaluation = evaluate_course(
-        course,
+        loaded,
         loaded_protocol,
         aliases=loaded_aliases,
-        plan_label=plan_label,
+        plan_label=single,
         settings=DvhSettings(end_caps=caps),
         accept_mismatch=accept_mismatch,
     )

@@ -16,7 +16,7 @@ import pytest
 from plancheck.dvh_report import DEFAULT_METRICS, compute_dvh_report
 from plancheck.errors import CourseError, MetricSyntaxError
 from plancheck.model import Course, DoseReference, PatientInfo, Plan, PlanDose, StructureSet
-from plancheck.report.dvh_output import render_csv, render_json
+from plancheck.report.dvh_output import render_csv, render_json, render_table
 from tests.dvh.shapes import linear_grid, sphere
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "plancheck/schemas/dvh.schema.json").read_text())
@@ -92,3 +92,19 @@ def test_curves_are_monotone_and_start_at_volume():
     v = np.array(curve["volume_cc"])
     assert np.all(np.diff(v) <= 1e-9)
     assert v[0] == pytest.approx(doc["structures"][0]["volume_cc"], rel=1e-4)
+
+
+def test_every_output_says_which_end_caps_and_why():
+    """A structure set of an unknown writer: half caps, the default, said in JSON, table and findings."""
+    report = compute_dvh_report(_course(("SIB", 10, 30.0, 30.0)))
+    doc = json.loads(render_json(report))
+    jsonschema.validate(doc, SCHEMA)
+    settings = doc["settings"]
+    assert settings["end_caps"] == "half" and settings["end_caps_requested"] == "auto"
+    assert "not in plancheck's table" in settings["end_caps_reason"]
+    assert any(f["code"] == "end-caps" for f in doc["findings"])
+    from rich.console import Console
+
+    console = Console(record=True, width=200)
+    console.print(render_table(report))
+    assert "End caps: half" in console.export_text()

@@ -42,7 +42,7 @@ class BatchSettings:
     output_dir: Path
     protocol: str | None = None
     aliases: Path | None = None
-    end_caps: str = EndCaps.HALF.value
+    end_caps: str = EndCaps.AUTO.value
     anonymize_key: bytes | None = None
     pdf: bool = False
     figure: bool = True

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import click
 
-from plancheck.cli.options import end_caps_option, output_option, plan_dir_argument, strict_option
+from plancheck.cli.options import (
+    course_options,
+    end_caps_option,
+    output_option,
+    plan_dir_argument,
+    strict_option,
+)
 from plancheck.cli.output import emit, write_text_atomic
 
 
@@ -17,7 +23,7 @@ from plancheck.cli.output import emit, write_text_atomic
 @plan_dir_argument
 @click.option("--protocol", "protocol_name", default=None, help="Shipped protocol name or a YAML file (default: the one that fits).")
 @click.option("--aliases", type=click.Path(exists=True, dir_okay=False), default=None, help="Site aliases file (YAML).")
-@click.option("--plan", "plan_label", default=None, help="Evaluate only the plan with this label.")
+@course_options
 @click.option(
     "--format",
     "output_format",
@@ -42,7 +48,9 @@ def evaluate(
     plan_dir: str,
     protocol_name: str | None,
     aliases: str | None,
-    plan_label: str | None,
+    plans: tuple[str, ...],
+    course_mode: str,
+    fractions: int | None,
     output_format: str,
     output: str | None,
     anonymize: bool,
@@ -68,7 +76,9 @@ def evaluate(
         Path(plan_dir),
         protocol_name,
         aliases=Path(aliases) if aliases else None,
-        plan_label=plan_label,
+        plans=plans,
+        course=course_mode,
+        fractions=fractions,
         end_caps=end_caps,
         curves=output_format in ("json", "html", "pdf"),
         strict=strict,

@@ -19,22 +19,29 @@ from plancheck.cli.output import emit
 def info(plan_dir: str, output_format: str, output: str | None) -> None:
     """Show the plans, structure sets and doses in PLAN_DIR, how they link, and every finding.
 
-    Exits with status 3 when the folder holds no plan that can be evaluated
-    (a plan with its dose and structure set).
+    Reads headers and contours only, never dose pixel data. Exits with status
+    3 when the folder holds no plan that can be evaluated (a dose with its
+    structure set).
     """
-    from plancheck.dicom.course import load_folder, no_course_reason
+    from plancheck.dicom.course import no_course_reason
     from plancheck.dicom.discover import index_folder
-    from plancheck.dicom.summary import describe_folder
+    from plancheck.dicom.link import link_folder
+    from plancheck.dicom.summary import describe_folder, usable_courses
     from plancheck.errors import CourseError
+    from plancheck.model import Finding, Severity
 
     index = index_folder(Path(plan_dir))
-    loaded = load_folder(index)
-    doc = describe_folder(loaded)
+    links = link_folder(index)
+    doc = describe_folder(links)
     text = json.dumps(doc, indent=2) + "\n" if output_format == "json" else render_text(doc)
     # file names that are not valid UTF-8 reach Python as lone surrogates: show them replaced
     emit(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), output)
-    if not loaded.courses:
-        raise CourseError(no_course_reason(index, loaded), path=plan_dir)
+    if not usable_courses(doc):
+        findings = [
+            Finding(Severity(f["severity"]), f["code"], f["message"], f["path"])
+            for f in doc["findings"]
+        ]
+        raise CourseError(no_course_reason(index, findings), path=plan_dir)
 
 
 # --------------------------------------------------------------------------- text
@@ -96,6 +103,7 @@ def _files(files: dict[str, Any]) -> list[str]:
         ("IMAGE", "other image (not used)"),
         ("OTHER", "other DICOM object (not used)"),
         ("DUPLICATE", "duplicate (not used)"),
+        ("CONFLICT", "conflicting copy (not used)"),
         ("UNREADABLE", "unreadable DICOM file"),
         ("NON_DICOM", "non-DICOM file (ignored)"),
     ]
@@ -177,17 +185,20 @@ def _dose_row(d: dict[str, Any]) -> list[str]:
 
 def _courses(courses: list[dict[str, Any]]) -> list[str]:
     if not courses:
-        return ["Courses: none (no plan has both its dose and its structure set)", ""]
-    lines = ["Courses:"]
+        return ["Courses: none (no dose has both its plan or structure set)", ""]
+    lines = ["Courses:", "  (each is evaluated on its own; the plans of one course are summed)"]
     for k, c in enumerate(courses, start=1):
         ss = c["structure_set"]
-        lines.append(f"  {k}. structure set {ss['label']!r} ({ss['file']})")
+        what = "summed course" if c["summed"] else "plan"
+        lines.append(f"  {k}. {what} on structure set {ss['label']!r} ({ss['file']})")
         for p in c["plans"]:
             n = p["n_fractions"]
             fx = "unknown fractions" if n is None else f"{n} fraction{'s' if n != 1 else ''}"
             lines.append(
                 f"     plan {p['label']!r}: {fx}, prescription {_gy(p['prescription_gy'])}; dose: {p['dose']}"
             )
+        for note in c["notes"]:
+            lines.append(f"     note: {note}")
     return [*lines, ""]
 
 

@@ -13,11 +13,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 def end_caps_option(f: F) -> F:
     return click.option(
         "--end-caps",
-        type=click.Choice(["half", "none"]),
-        default="half",
+        type=click.Choice(["auto", "half", "none"]),
+        default="auto",
         show_default=True,
-        help="Structure extent beyond its first and last contour planes: half a contour "
-        "spacing (most planning systems, Nelms' analytical volumes) or none (end planes bound it).",
+        help="Structure extent beyond its first and last contour planes: auto (the convention "
+        "of the planning system that wrote the structure set: none for Eclipse and RayStation, "
+        "half elsewhere), half a slice (Nelms' analytical volumes) or none (end planes bound it). "
+        "Comparisons with a planning system's stored DVHs always use that system's.",
     )(f)
 
 
@@ -64,4 +66,32 @@ def strict_option(f: F) -> F:
         is_flag=True,
         help="Refuse inputs with any warning (skipped contours, links by frame of reference, "
         "mismatched patient IDs, ...) instead of recording them as findings.",
+    )(f)
+
+
+def course_options(f: F) -> F:
+    """``--plan`` (repeatable), ``--course`` and ``--fractions``: which plans are evaluated, and how."""
+    f = click.option(
+        "--fractions",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Fraction count for doses without their plan (and plans that state none): needed "
+        "for EQD2/BED, and for a single-session (*_SESSION) dose.",
+    )(f)
+    f = click.option(
+        "--course",
+        "course_mode",
+        type=click.Choice(["auto", "all"]),
+        default="auto",
+        show_default=True,
+        help="auto: plans on one structure set are summed only when they complement each other "
+        "(a sequential boost); alternatives are evaluated separately. all: sum every plan of "
+        "each structure set.",
+    )(f)
+    return click.option(
+        "--plan",
+        "plans",
+        multiple=True,
+        help="Evaluate only this plan (label, SOP Instance UID or file name); repeat it to sum "
+        "several plans as one course.",
     )(f)

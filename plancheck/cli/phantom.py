@@ -28,6 +28,7 @@ _SHAPE_OPTIONS = (
 )
 _SHAPES = ("sphere", "cylinder", "tilted-cylinder", "cone", "ring", "two-part", "two-part-gap")
 _SPINE = ("sib-pass", "sib-cord-fail", "sib-seq-course", "all")
+_REIRRADIATION = ("identity", "translation", "rotation", "rotation-fail", "deformable", "all")
 
 
 def _floats(text: str, option: str, sizes: tuple[int, ...]) -> tuple[float, ...]:
@@ -52,6 +53,15 @@ def _floats(text: str, option: str, sizes: tuple[int, ...]) -> tuple[float, ...]
     default=None,
     help="Write a spine sample plan into OUT_DIR instead of a shape phantom; 'all' writes "
     "the folders spine_sib_pass/, spine_sib_cord_fail/ and spine_sib_seq_course/ under OUT_DIR.",
+)
+@click.option(
+    "--reirradiation",
+    type=click.Choice(_REIRRADIATION),
+    default=None,
+    help="Write a re-irradiation phantom: a prior (30 Gy/10 fx) and a current SBRT (24 Gy/2 fx) "
+    "course on frames of reference related by a known transform, as OUT_DIR/prior/ and "
+    "OUT_DIR/current/ (with the registration); 'all' writes every variant in its own folder "
+    "under OUT_DIR.",
 )
 @click.option(
     "--shape",
@@ -135,10 +145,11 @@ def _floats(text: str, option: str, sizes: tuple[int, ...]) -> tuple[float, ...]
 )
 @click.option(
     "--summation",
-    type=click.Choice(["PLAN", "FRACTION"]),
+    type=click.Choice(["PLAN", "FRACTION", "FRACTION_SESSION"]),
     default="PLAN",
     show_default=True,
-    help="DoseSummationType of the RTDOSE.",
+    help="DoseSummationType of the RTDOSE: PLAN and FRACTION store the whole plan, "
+    "FRACTION_SESSION one session (PS3.3 C.8.8.3).",
 )
 @click.option("--fractions", type=int, default=1, show_default=True, help="Fractions of the plan.")
 @click.option(
@@ -152,6 +163,7 @@ def phantom(
     ctx: click.Context,
     out_dir: str,
     spine: str | None,
+    reirradiation: str | None,
     shape: str,
     radius_mm: float,
     centre_mm: str,
@@ -173,10 +185,14 @@ def phantom(
 
     A shape phantom (RTSTRUCT, RTPLAN, RTDOSE and truth.json with the exact
     volume, mean, D-metrics and DVH of the ROI as contoured, in a linear dose),
-    or with --spine the spine SIB sample plans.
+    or with --spine the spine SIB sample plans, or with --reirradiation a prior
+    and a current course with their registration and closed-form doses.
     """
     out = Path(out_dir)
-    if spine is not None:
+    if spine is not None and reirradiation is not None:
+        raise PlancheckUsageError("give --spine or --reirradiation, not both")
+    fixed = "--spine" if spine is not None else "--reirradiation" if reirradiation is not None else None
+    if fixed is not None:
         given = [
             "--" + name.replace("_", "-")
             for name in _SHAPE_OPTIONS
@@ -184,9 +200,13 @@ def phantom(
         ]
         if given:
             raise PlancheckUsageError(
-                f"--spine writes fixed sample plans; it takes no {', '.join(given)}"
+                f"{fixed} writes fixed sample plans; it takes no {', '.join(given)}"
             )
+    if spine is not None:
         _write_spine(spine, out)
+        return
+    if reirradiation is not None:
+        _write_reirradiation(reirradiation, out)
         return
     _write_shape(
         out,
@@ -221,6 +241,26 @@ def _write_spine(variant: str, out: Path) -> None:
     paths = write_spine(variant, out)
     n = 1 + len(paths.rtplans) + len(paths.rtdoses)
     click.echo(f"wrote {n} files ({VARIANTS[variant]}) to {out}")
+
+
+def _write_reirradiation(variant: str, out: Path) -> None:
+    from plancheck.phantoms.reirradiation import write_all_reirradiation, write_reirradiation
+
+    written = (
+        write_all_reirradiation(out) if variant == "all" else {"": write_reirradiation(variant, out)}
+    )
+    for paths in written.values():
+        n_prior = sum(1 for p in paths.files if p.parent == paths.prior_dir)
+        n_current = len(paths.files) - n_prior
+        registration = (
+            f" (registration {paths.registration.name})"
+            if paths.registration is not None
+            else " (one frame of reference: no registration)"
+        )
+        click.echo(
+            f"wrote {n_prior} files to {paths.prior_dir} and {n_current} to {paths.current_dir}"
+            f"{registration}"
+        )
 
 
 def _write_shape(
@@ -288,7 +328,7 @@ def _write_shape(
     )
     click.echo(header)
     for roi in spec.rois:
-        for caps in EndCaps:
+        for caps in (EndCaps.HALF, EndCaps.NONE):
             t = case.truth(roi.name, caps)
             if t.mean_gy is None:
                 click.echo(f"{roi.name:<14} {caps.value:<5} {t.volume_cc:>11.4f}  (no volume)")

@@ -31,7 +31,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.tag import Tag
 
-from plancheck.dicom._integrity import truncation
+from plancheck.dicom._integrity import structure_problem
 from plancheck.errors import DicomReadError
 from plancheck.model import Finding, PatientInfo, Severity
 
@@ -96,7 +96,10 @@ def sniff(path: Path) -> bool | str:
 def read_dataset(
     path: Path, *, preamble: bool | None = None, defer_size: int | None = DEFER_SIZE_BYTES
 ) -> Dataset:
-    """Read ``path`` with pydicom, refusing non-DICOM and truncated files.
+    """Read ``path`` with pydicom, refusing non-DICOM, truncated and malformed files.
+
+    The file's element structure is walked first (:mod:`plancheck.dicom._integrity`,
+    a bounded walk over header bytes only), so pydicom never parses junk.
 
     Parameters
     ----------
@@ -119,26 +122,25 @@ def read_dataset(
         if isinstance(found, str):
             raise DicomReadError(f"is not a DICOM file: {found}", path=path, hint=_REREAD_HINT)
         preamble = found
+    # the structure first: a truncated file or junk that begins like DICOM never reaches pydicom
+    try:
+        problem = structure_problem(path, preamble)
+    except (OSError, ValueError) as exc:
+        raise DicomReadError(f"cannot be read ({getattr(exc, 'strerror', None) or exc})", path=path) from exc
+    if problem is not None and problem.kind == "truncated":
+        raise DicomReadError(
+            f"the file is truncated: {problem.reason}",
+            path=path,
+            hint="Copy or export the file again; the transfer was cut short.",
+        )
+    if problem is not None:
+        raise DicomReadError(f"not readable as DICOM: {problem.reason}", path=path, hint=_REREAD_HINT)
     try:
         ds = pydicom.dcmread(path, defer_size=defer_size, force=not preamble)
     except DECODE_ERRORS as exc:
         raise DicomReadError(
             f"not readable as DICOM ({type(exc).__name__}: {exc})", path=path, hint=_REREAD_HINT
         ) from exc
-    meta = getattr(ds, "file_meta", None)
-    syntax = None
-    if meta is not None and "TransferSyntaxUID" in meta:
-        syntax = str(meta.TransferSyntaxUID)
-    try:
-        reason = truncation(path, syntax, preamble)
-    except OSError as exc:
-        raise DicomReadError(f"cannot be read ({exc.strerror or exc})", path=path) from exc
-    if reason is not None:
-        raise DicomReadError(
-            f"the file is truncated: {reason}",
-            path=path,
-            hint="Copy or export the file again; the transfer was cut short.",
-        )
     return ds
 
 

@@ -10,10 +10,14 @@ loading never parses a header twice.
 Nothing in a folder stops indexing: non-DICOM files, unreadable or truncated
 files, DICOM objects plancheck does not use, duplicated objects, unreadable
 sub-folders and symbolic-link loops are recorded (``FolderIndex.findings``).
+Copies of one SOP Instance UID with the same content are one object (an
+info); copies whose content differs are an error on each file, and none of
+them is used: which one is right cannot be known.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from dataclasses import dataclass, field, replace
@@ -21,7 +25,8 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 
-from plancheck.dicom._read import Fields, capture_warnings, read_dataset, sniff
+from plancheck.dicom._integrity import dataset_offset
+from plancheck.dicom._read import DECODE_ERRORS, Fields, capture_warnings, read_dataset, sniff
 from plancheck.dicom.kinds import FileKind, kind_of_sop_class, sop_class_name
 from plancheck.errors import DicomReadError, InputError
 from plancheck.model import Finding, PatientInfo, Severity
@@ -68,9 +73,11 @@ class FolderIndex:
     """What a folder holds.
 
     ``files`` are the DICOM files read (one per SOP Instance UID for RT
-    objects; later copies are in ``duplicates``), ``non_dicom`` the files that
-    are not DICOM, ``unreadable`` the DICOM files that could not be read
-    (truncated, malformed). ``findings`` describe all of it.
+    objects; later identical copies are in ``duplicates``; every copy of a
+    UID whose copies differ is in ``conflicts`` and none is in ``files``),
+    ``non_dicom`` the files that are not DICOM, ``unreadable`` the DICOM files
+    that could not be read (truncated, malformed). ``findings`` describe all
+    of it.
     """
 
     root: Path
@@ -79,6 +86,12 @@ class FolderIndex:
     unreadable: tuple[SkippedFile, ...] = ()
     duplicates: tuple[IndexedFile, ...] = ()
     findings: tuple[Finding, ...] = ()
+    conflicts: tuple[IndexedFile, ...] = ()
+
+    @property
+    def conflicting_uids(self) -> frozenset[str]:
+        """SOP Instance UIDs held by several files with different content."""
+        return frozenset(f.sop_instance_uid for f in self.conflicts)
 
     def of_kind(self, *kinds: FileKind) -> tuple[IndexedFile, ...]:
         return tuple(f for f in self.files if f.kind in kinds)
@@ -101,6 +114,7 @@ class FolderIndex:
         for f in self.files:
             out[f.kind.value] += 1
         out["DUPLICATE"] = len(self.duplicates)
+        out["CONFLICT"] = len(self.conflicts)
         out["NON_DICOM"] = len(self.non_dicom)
         out["UNREADABLE"] = len(self.unreadable)
         return out
@@ -322,44 +336,111 @@ def index_folder(path: Path) -> FolderIndex:
                 SkippedFile(candidate, exc.message + (f" {exc.hint}" if exc.hint else ""))
             )
 
-    kept, duplicates = _deduplicate(files, findings)
+    kept, duplicates, conflicts = _deduplicate(files, findings)
     for f in kept:
         findings.extend(f.findings)
     _note_skipped(root, non_dicom, unreadable, kept, findings)
     _note_patients(kept, findings)
     return FolderIndex(
-        root, tuple(kept), tuple(non_dicom), tuple(unreadable), tuple(duplicates), tuple(findings)
+        root,
+        tuple(kept),
+        tuple(non_dicom),
+        tuple(unreadable),
+        tuple(duplicates),
+        tuple(findings),
+        tuple(conflicts),
     )
 
 
 def _deduplicate(
     files: list[IndexedFile], findings: list[Finding]
-) -> tuple[list[IndexedFile], list[IndexedFile]]:
-    """One RT object per SOP Instance UID (the first by path); the others are reported."""
-    first: dict[str, IndexedFile] = {}
-    kept: list[IndexedFile] = []
-    duplicates: list[IndexedFile] = []
+) -> tuple[list[IndexedFile], list[IndexedFile], list[IndexedFile]]:
+    """One RT object per SOP Instance UID: (kept, identical copies, conflicting copies).
+
+    Identical copies (the same data set) are an info and the first by path is
+    used; copies that differ are an error on each file, and none is used.
+    """
+    by_uid: dict[str, list[IndexedFile]] = {}
+    order: list[IndexedFile | str] = []
     for f in files:
         if not f.kind.is_rt:
-            kept.append(f)
+            order.append(f)
             continue
-        original = first.get(f.sop_instance_uid)
-        if original is None:
-            first[f.sop_instance_uid] = f
-            kept.append(f)
+        if f.sop_instance_uid not in by_uid:
+            by_uid[f.sop_instance_uid] = []
+            order.append(f.sop_instance_uid)
+        by_uid[f.sop_instance_uid].append(f)
+    kept: list[IndexedFile] = []
+    duplicates: list[IndexedFile] = []
+    conflicts: list[IndexedFile] = []
+    for item in order:
+        if isinstance(item, IndexedFile):
+            kept.append(item)
             continue
-        duplicates.append(f)
-        findings.append(
-            Finding(
-                Severity.WARNING,
-                "duplicate-sop-instance-uid",
-                f"{f.path.name} has the same SOP Instance UID as {original.path.name} "
-                f"({f.sop_instance_uid}); only {original.path.name} is used. Remove the copy, or "
-                "re-export if they differ.",
-                str(f.path),
+        copies = by_uid[item]
+        first = copies[0]
+        if len(copies) == 1:
+            kept.append(first)
+            continue
+        different = [c for c in copies[1:] if not _same_content(first, c)]
+        if not different:
+            kept.append(first)
+            duplicates.extend(copies[1:])
+            for c in copies[1:]:
+                findings.append(
+                    Finding(
+                        Severity.INFO,
+                        "duplicate-sop-instance-uid",
+                        f"{c.path.name} is an identical copy of {first.path.name} (SOP Instance UID "
+                        f"{c.sop_instance_uid}); it is read once",
+                        str(c.path),
+                    )
+                )
+            continue
+        conflicts.extend(copies)
+        names = ", ".join(c.path.name for c in copies)
+        for c in copies:
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "duplicate-sop-instance-uid-differs",
+                    f"{c.path.name} shares its SOP Instance UID ({c.sop_instance_uid}) with "
+                    f"{len(copies) - 1} other file{'s' if len(copies) > 2 else ''} of different content "
+                    f"({names}); which is right cannot be known, so none is used. Keep the right copy "
+                    "only, or export again.",
+                    str(c.path),
+                )
             )
-        )
-    return kept, duplicates
+    return kept, duplicates, conflicts
+
+
+def _same_content(a: IndexedFile, b: IndexedFile) -> bool:
+    """Whether two files hold the same data set (the bytes after the file meta information)."""
+    try:
+        if _content_digest(a.path) == _content_digest(b.path):
+            return True
+        if a.dataset is None or b.dataset is None:
+            return False
+        syntax_a = getattr(getattr(a.dataset, "file_meta", None), "TransferSyntaxUID", None)
+        syntax_b = getattr(getattr(b.dataset, "file_meta", None), "TransferSyntaxUID", None)
+        if syntax_a == syntax_b:
+            return False
+        return bool(a.dataset == b.dataset)  # the same data in two encodings
+    except _COMPARE_ERRORS:
+        return False
+
+
+_COMPARE_ERRORS: tuple[type[BaseException], ...] = (OSError, *DECODE_ERRORS)
+
+
+def _content_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes after its preamble and file meta information."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        fh.seek(dataset_offset(path))
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _note_skipped(

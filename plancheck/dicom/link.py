@@ -11,13 +11,16 @@ Links, in order of trust:
    referenced plan is absent is not linked to another plan (its fraction
    count and prescription would be another plan's).
 
-A plan's dose is chosen from the doses linked to it (:func:`choose_doses`):
-its PLAN dose; else the sum of its BEAM doses, which must lie on one grid and
-cover the plan's beams; else its FRACTION dose(s) times the fraction count of
-their fraction group. A PLAN dose is never added to BEAM or FRACTION doses;
-those left unused are reported. Plans that have a dose and a structure set
-form courses: one per structure set (plans linked to one structure set share
-its frame of reference).
+A plan's dose is chosen from the doses linked to it
+(:func:`~plancheck.dicom.dose_choice.choose_doses`, which explains the
+DoseSummationTypes). Doses whose plan is not in the folder are paired with a
+structure set (the one they reference, else the only one of their patient in
+their frame of reference) and evaluated without a plan: physical metrics
+only, unless the user gives the fraction count. A dose that cannot be paired
+with any structure set is an error. Plans (and plan-less doses) that have a
+dose and a structure set are then grouped into courses
+(:mod:`plancheck.dicom.grouping`): plans on one structure set are summed only
+when they complement each other, or when the user says so.
 
 Everything here reads headers only; :mod:`plancheck.dicom.course` then reads
 contours and pixel data.
@@ -27,11 +30,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from plancheck.dicom.discover import FolderIndex, IndexedFile
+from plancheck.dicom.dose_choice import DoseChoice, DoseLink, choose_doses
+from plancheck.dicom.grouping import CourseSelection, group_plans, select_members
 from plancheck.dicom.rtdose import DoseHeader, dose_header_from_dataset
-from plancheck.dicom.rtplan import FractionGroup, fraction_groups_from_dataset, plan_from_dataset
+from plancheck.dicom.rtplan import (
+    FractionGroup,
+    PlanDetails,
+    plan_details_from_dataset,
+    plan_from_dataset,
+)
 from plancheck.errors import PlancheckError
 from plancheck.model import Finding, Plan, Severity
 
@@ -39,62 +49,80 @@ __all__ = [
     "BY_FRAME_OF_REFERENCE",
     "BY_REFERENCE",
     "CourseLink",
+    "CourseSelection",
     "DoseChoice",
     "DoseLink",
     "FolderLinks",
     "PlanLink",
-    "choose_doses",
     "link_folder",
 ]
 
 BY_REFERENCE = "reference"
 BY_FRAME_OF_REFERENCE = "frame of reference"
-SUPPORTED_SUMMATIONS = ("PLAN", "BEAM", "FRACTION")
-
-
-@dataclass(frozen=True, eq=False)
-class DoseLink:
-    """An RTDOSE linked to a plan, and how (:data:`BY_REFERENCE` or :data:`BY_FRAME_OF_REFERENCE`)."""
-
-    file: IndexedFile
-    header: DoseHeader
-    how: str
-
-
-@dataclass(frozen=True, eq=False)
-class DoseChoice:
-    """The RTDOSEs that make a plan's total dose: ``dose = Σ multiplier_i · dose_i``."""
-
-    kind: str  # PLAN, BEAM or FRACTION
-    doses: tuple[DoseLink, ...]
-    multipliers: tuple[int, ...]
-    how: str  # "PLAN dose", "sum of 2 BEAM doses", "FRACTION dose × 7 fractions"
-    unused: tuple[DoseLink, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
 class PlanLink:
-    """One RT (Ion) Plan with what links to it."""
+    """One RT (Ion) Plan with what links to it, or doses without their plan (``plan`` None).
 
-    file: IndexedFile
-    plan: Plan
-    fraction_groups: tuple[FractionGroup, ...]
+    ``fractions_from_user`` is the user's fraction count where the plan
+    states none (or there is no plan).
+    """
+
+    file: IndexedFile | None
+    plan: Plan | None
+    details: PlanDetails | None
     doses: tuple[DoseLink, ...]
     structure_set: IndexedFile | None
     structure_set_how: str | None
     choice: DoseChoice | None
+    fractions_from_user: int | None = None
+
+    @property
+    def fraction_groups(self) -> tuple[FractionGroup, ...]:
+        return self.details.groups if self.details is not None else ()
 
     @property
     def usable(self) -> bool:
         return self.structure_set is not None and self.choice is not None
 
+    @property
+    def label(self) -> str:
+        return self.plan.label if self.plan is not None else "(no plan)"
+
+    @property
+    def selectors(self) -> tuple[str, ...]:
+        """The names the user can choose this plan by (--plan): label, SOP Instance UID, file name."""
+        if self.plan is not None and self.file is not None:
+            return (self.plan.label, self.plan.sop_instance_uid, self.file.name)
+        return tuple(n for d in self.doses for n in (d.file.name, d.file.sop_instance_uid))
+
+    @property
+    def finding_path(self) -> str | None:
+        """The file findings about the plan as a whole are attached to."""
+        if self.file is not None:
+            return str(self.file.path)
+        return str(self.doses[0].file.path) if self.doses else None
+
+    @property
+    def describe(self) -> str:
+        """How messages name it: "plan 'SIB' (RP.dcm)" or "the dose RD.dcm (no plan)"."""
+        if self.plan is not None and self.file is not None:
+            return f"plan {self.plan.label!r} ({self.file.name})"
+        return f"the dose {', '.join(d.file.name for d in self.doses)} (no plan)"
+
 
 @dataclass(frozen=True, eq=False)
 class CourseLink:
-    """Usable plans sharing one structure set (and so its frame of reference)."""
+    """Usable plans sharing one structure set (and so its frame of reference), to be summed.
+
+    ``findings`` say how the course was formed (plans summed, plans left
+    separate, related plans missing).
+    """
 
     structure_set: IndexedFile
     plans: tuple[PlanLink, ...]
+    findings: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,8 +152,30 @@ def _names(links: list[DoseLink] | tuple[DoseLink, ...]) -> str:
     return ", ".join(d.file.name for d in links)
 
 
-def link_folder(index: FolderIndex) -> FolderLinks:
-    """Link the RT objects of ``index`` (headers only; never raises for bad data)."""
+def link_folder(
+    index: FolderIndex,
+    *,
+    selection: CourseSelection | None = None,
+    fractions: int | None = None,
+) -> FolderLinks:
+    """Link the RT objects of ``index`` (headers only; never raises for bad data).
+
+    Parameters
+    ----------
+    index : FolderIndex
+        The indexed folder.
+    selection : CourseSelection or None
+        Which plans to evaluate and whether to sum them (default: ``auto``).
+    fractions : int or None
+        The user's fraction count, for doses without their plan and plans that
+        state none.
+
+    Raises
+    ------
+    CourseError
+        Only when ``selection`` names a plan that is not in the folder.
+    """
+    selection = selection or CourseSelection()
     findings: list[Finding] = []
 
     headers: dict[str, DoseHeader | None] = {}
@@ -139,20 +189,24 @@ def link_folder(index: FolderIndex) -> FolderLinks:
         if h is not None:
             findings.extend(h.findings)
 
-    plans: dict[str, tuple[IndexedFile, Plan, tuple[FractionGroup, ...]]] = {}
+    plans: dict[str, tuple[IndexedFile, Plan, PlanDetails]] = {}
     broken_plans: dict[str, str] = {}
     for p in index.plans:
         try:
             if p.dataset is None:
                 raise PlancheckError("the dataset was not kept", path=p.path)
             plan = plan_from_dataset(p.dataset, path=p.path)
-            groups = fraction_groups_from_dataset(p.dataset, path=p.path)
+            details = plan_details_from_dataset(p.dataset, path=p.path)
         except PlancheckError as exc:
             findings.append(_note(Severity.ERROR, "plan-unusable", f"{p.name}: {_text(exc)}", p))
             broken_plans[p.sop_instance_uid] = p.name
             continue
         findings.extend(plan.findings)
-        plans[p.sop_instance_uid] = (p, plan, groups)
+        plans[p.sop_instance_uid] = (p, plan, details)
+    for f in index.conflicts:
+        if f.kind.is_plan:
+            broken_plans[f.sop_instance_uid] = f"{f.name} (its copies in the folder differ)"
+    conflicting_sets = {f.sop_instance_uid for f in index.conflicts}
     structure_sets = {s.sop_instance_uid: s for s in index.structure_sets}
 
     def plan_frame(uid: str) -> str | None:
@@ -165,6 +219,7 @@ def link_folder(index: FolderIndex) -> FolderLinks:
     # RTDOSE -> plan
     doses_of: dict[str, list[DoseLink]] = defaultdict(list)
     unlinked: list[IndexedFile] = []
+    orphans: list[tuple[IndexedFile, DoseHeader]] = []
 
     # doses that name their plan first, so a dose that names none is never added to a plan
     # that has doses of its own (that would make two PLAN doses of one plan, or worse)
@@ -172,8 +227,7 @@ def link_folder(index: FolderIndex) -> FolderLinks:
         h = headers[d.sop_instance_uid]
         return h is None or h.referenced_plan_uid is None
 
-    ordered = sorted(index.doses, key=names_no_plan)
-    for d in ordered:
+    for d in sorted(index.doses, key=names_no_plan):
         h = headers[d.sop_instance_uid]
         if h is None:
             unlinked.append(d)
@@ -184,9 +238,11 @@ def link_folder(index: FolderIndex) -> FolderLinks:
         target = _plan_of_dose(d, h, plans, broken_plans, plan_frame, taken, findings)
         if target is None:
             unlinked.append(d)
-            continue
-        uid, how = target
-        doses_of[uid].append(DoseLink(d, h, how))
+        elif target == _ORPHAN:
+            orphans.append((d, h))
+        else:
+            uid, how = target
+            doses_of[uid].append(DoseLink(d, h, how))
 
     for uid, linked in doses_of.items():
         _check_dose_patients(plans[uid][0], plans[uid][1], linked, findings)
@@ -194,14 +250,49 @@ def link_folder(index: FolderIndex) -> FolderLinks:
     # plan -> structure set, and the dose of each plan
     links: list[PlanLink] = []
     used_sets: set[str] = set()
-    for uid, (p, plan, groups) in plans.items():
+    for uid, (p, plan, details) in plans.items():
         doses = tuple(doses_of.get(uid, ()))
         frames = {plan.frame_of_reference_uid} | {d.header.frame_of_reference_uid for d in doses}
         frames.discard(None)
-        ss, ss_how = _structure_set_of_plan(p, plan, frames, structure_sets, findings)
+        ss, ss_how = _structure_set_of_plan(
+            p, plan, frames, structure_sets, findings, conflicting_sets
+        )
         if ss is not None:
             used_sets.add(ss.sop_instance_uid)
-        choice = choose_doses(p, plan, groups, doses, findings) if doses else None
+        user_fx = fractions if plan.n_fractions is None else None
+        if fractions is not None and plan.n_fractions is not None and plan.n_fractions != fractions:
+            findings.append(
+                _note(
+                    Severity.WARNING,
+                    "fractions-option-ignored",
+                    f"plan {plan.label!r} ({p.name}) states {plan.n_fractions} fractions; its count is "
+                    f"used, not --fractions {fractions}",
+                    p,
+                )
+            )
+        if user_fx is not None and doses:
+            findings.append(
+                _note(
+                    Severity.WARNING,
+                    "fractions-from-user",
+                    f"plan {plan.label!r} ({p.name}) states no fraction count; --fractions {user_fx} is used",
+                    p,
+                )
+            )
+            plan = replace(plan, n_fractions=user_fx)
+        choice = (
+            choose_doses(
+                f"plan {plan.label!r} ({p.name})",
+                p,
+                details.groups,
+                plan.beam_numbers,
+                doses,
+                findings,
+                fractions=user_fx,
+            )
+            if doses
+            else None
+        )
         if not doses:
             refused = [
                 d.name
@@ -221,7 +312,22 @@ def link_folder(index: FolderIndex) -> FolderLinks:
                     p,
                 )
             )
-        links.append(PlanLink(p, plan, groups, doses, ss, ss_how, choice))
+        links.append(PlanLink(p, plan, details, doses, ss, ss_how, choice, user_fx))
+
+    # doses whose plan is not in the folder: paired with a structure set, evaluated without a plan
+    with_plan_doses = {
+        link.structure_set.sop_instance_uid
+        for link in links
+        if link.usable and link.structure_set is not None
+    }
+    for orphan in _orphan_sets(orphans):
+        link = _link_orphans(orphan, structure_sets, with_plan_doses, fractions, findings)
+        if link is None:
+            unlinked.extend(d.file for d in orphan)
+            continue
+        if link.structure_set is not None:
+            used_sets.add(link.structure_set.sop_instance_uid)
+        links.append(link)
 
     unused_sets = tuple(s for s in index.structure_sets if s.sop_instance_uid not in used_sets)
     for s in unused_sets:
@@ -238,17 +344,49 @@ def link_folder(index: FolderIndex) -> FolderLinks:
     for link in links:
         if link.usable and link.structure_set is not None:
             by_set[link.structure_set.sop_instance_uid].append(link)
-    courses = tuple(
-        CourseLink(structure_sets[uid], tuple(sorted(group, key=_plan_order)))
-        for uid, group in sorted(by_set.items(), key=lambda kv: str(structure_sets[kv[0]].path))
-    )
+    left_out: dict[str, list[PlanLink]] = {}
+    if selection.plans:
+        everyone = [link for group in by_set.values() for link in group]
+        chosen = set(map(id, select_members(everyone, selection.plans)))
+        left_out = {
+            uid: [link for link in group if id(link) not in chosen] for uid, group in by_set.items()
+        }
+        by_set = {
+            uid: kept
+            for uid, group in by_set.items()
+            if (kept := [link for link in group if id(link) in chosen])
+        }
+    all_uids = frozenset(p.sop_instance_uid for p in index.plans)
+    courses: list[CourseLink] = []
+    for uid, group in sorted(by_set.items(), key=lambda kv: str(structure_sets[kv[0]].path)):
+        ordered = sorted(group, key=_plan_order)
+        others = left_out.get(uid, [])
+        note = (
+            (
+                Finding(
+                    Severity.INFO,
+                    "plans-not-evaluated",
+                    f"plan{'s' if len(others) > 1 else ''} {', '.join(repr(o.label) for o in others)} on "
+                    f"structure set {structure_sets[uid].name} {'are' if len(others) > 1 else 'is'} not "
+                    "evaluated: --plan chose the others",
+                    others[0].finding_path,
+                ),
+            )
+            if others
+            else ()
+        )
+        for grouped in group_plans(ordered, selection, all_uids):
+            members = tuple(m for m in ordered if any(m is g for g in grouped.members))
+            courses.append(CourseLink(structure_sets[uid], members, (*grouped.findings, *note)))
     return FolderLinks(
-        index, tuple(links), courses, headers, tuple(unlinked), unused_sets, tuple(findings)
+        index, tuple(links), tuple(courses), headers, tuple(unlinked), unused_sets, tuple(findings)
     )
 
 
 def _plan_order(link: PlanLink) -> tuple[int, str, str]:
     """Plans of a course: most fractions first (the main plan), then by label."""
+    if link.plan is None:
+        return (1, "", link.doses[0].file.name if link.doses else "")
     return (-(link.plan.n_fractions or 0), link.plan.label, link.plan.sop_instance_uid)
 
 
@@ -258,16 +396,19 @@ def _text(exc: PlancheckError) -> str:
 
 # --------------------------------------------------------------------------- dose -> plan
 
+_ORPHAN = ("", "")  # a dose whose plan is not in the folder: paired with a structure set later
+
 
 def _plan_of_dose(
     d: IndexedFile,
     h: DoseHeader,
-    plans: dict[str, tuple[IndexedFile, Plan, tuple[FractionGroup, ...]]],
+    plans: dict[str, tuple[IndexedFile, Plan, PlanDetails]],
     broken: dict[str, str],
     plan_frame: Callable[[str], str | None],
     taken: set[str],
     findings: list[Finding],
 ) -> tuple[str, str] | None:
+    """(plan UID, how) of a dose's plan; :data:`_ORPHAN` when its plan is not in the folder; None when not usable."""
     ref = h.referenced_plan_uid
     if ref is not None:
         if ref in broken:
@@ -281,16 +422,7 @@ def _plan_of_dose(
             )
             return None
         if ref not in plans:
-            findings.append(
-                _note(
-                    Severity.ERROR,
-                    "dose-without-plan",
-                    f"{d.name} is the dose of plan {ref}, which is not in the folder; {_without_plan(h)}. "
-                    "Put the RTPLAN in the folder.",
-                    d,
-                )
-            )
-            return None
+            return _ORPHAN
         p, plan, _ = plans[ref]
         if (
             plan.frame_of_reference_uid is not None
@@ -337,31 +469,141 @@ def _plan_of_dose(
             )
         )
         return None
-    why = "names no plan"
     if any(uid in taken for uid in candidates):
-        why += " and the plans in its frame of reference have doses of their own"
-    elif candidates:
-        why += " and the plans in its frame of reference belong to another patient"
+        findings.append(
+            _note(
+                Severity.ERROR,
+                "dose-without-plan",
+                f"{d.name} names no plan, and the plans in its frame of reference have doses of their own; "
+                "it is not used. Remove it, or export it with its plan.",
+                d,
+            )
+        )
+        return None
+    return _ORPHAN
+
+
+def _orphan_sets(orphans: list[tuple[IndexedFile, DoseHeader]]) -> list[list[DoseLink]]:
+    """Doses without their plan, grouped: those that reference the same absent plan together."""
+    sets: dict[str, list[DoseLink]] = {}
+    for d, h in orphans:
+        key = h.referenced_plan_uid or f"dose:{d.sop_instance_uid}"
+        sets.setdefault(key, []).append(DoseLink(d, h, BY_REFERENCE))
+    return list(sets.values())
+
+
+def _link_orphans(
+    doses: list[DoseLink],
+    structure_sets: dict[str, IndexedFile],
+    with_plan_doses: set[str],
+    fractions: int | None,
+    findings: list[Finding],
+) -> PlanLink | None:
+    """Doses without their plan, paired with a structure set (None, with a finding, when none fits)."""
+    first = doses[0]
+    h = first.header
+    names = _names(doses)
+    whose = (
+        f"reference{'s' if len(doses) == 1 else ''} plan {h.referenced_plan_uid}, which is not in the folder"
+        if h.referenced_plan_uid is not None
+        else "names no plan"
+    )
+    subject = f"{names} {whose}"
+    ss: IndexedFile | None = None
+    how = BY_REFERENCE
+    ref = h.referenced_structure_set_uid
+    if ref is not None and ref in structure_sets:
+        ss = structure_sets[ref]
+        if ss.frame_of_reference_uid not in (None, h.frame_of_reference_uid):
+            findings.append(
+                _note(
+                    Severity.ERROR,
+                    "frame-of-reference-mismatch",
+                    f"{subject}; it references structure set {ss.name}, which lies in another frame of "
+                    "reference; not evaluated",
+                    first.file,
+                )
+            )
+            return None
+    else:
+        candidates = [
+            s
+            for s in structure_sets.values()
+            if s.frame_of_reference_uid == h.frame_of_reference_uid
+            and s.patient.patient_id == h.patient.patient_id
+        ]
+        if len(candidates) > 1:
+            findings.append(
+                _note(
+                    Severity.ERROR,
+                    "dose-structure-set-ambiguous",
+                    f"{subject}, and {len(candidates)} structure sets of its patient share its frame of "
+                    f"reference ({', '.join(s.name for s in candidates)}); plancheck does not guess, so it is "
+                    "not evaluated. Keep the dose with its own structure set (and plan) in a folder.",
+                    first.file,
+                )
+            )
+            return None
+        if not candidates:
+            findings.append(
+                _note(
+                    Severity.ERROR,
+                    "dose-without-structure-set",
+                    f"{subject}, and no structure set of its patient in the folder shares its frame of "
+                    "reference; it is not evaluated. Put its RTSTRUCT (and its RTPLAN) in the folder.",
+                    first.file,
+                )
+            )
+            return None
+        ss, how = candidates[0], BY_FRAME_OF_REFERENCE
+    if ss.sop_instance_uid in with_plan_doses:
+        findings.append(
+            _note(
+                Severity.ERROR,
+                "dose-without-plan",
+                f"{subject}; its structure set {ss.name} belongs to plans with doses of their own, so it "
+                "is not used. Put its RTPLAN in the folder, or remove it.",
+                first.file,
+            )
+        )
+        return None
+    if how == BY_FRAME_OF_REFERENCE:
+        findings.append(
+            _note(
+                Severity.WARNING,
+                "link-by-frame-of-reference",
+                f"{names} names no structure set; it is paired with {ss.name}, the only structure set of "
+                "its patient in its frame of reference",
+                first.file,
+            )
+        )
+    label = f"the dose {names} (no plan)"
+    fx = (
+        f"--fractions {fractions} is used for EQD2/BED"
+        if fractions is not None
+        else "EQD2/BED need the fraction count (--fractions N)"
+    )
     findings.append(
         _note(
-            Severity.ERROR,
-            "dose-without-plan",
-            f"{d.name} {why}; {_without_plan(h)}. Put the RTPLAN in the folder.",
-            d,
+            Severity.WARNING,
+            "plan-missing",
+            f"{subject}: its physical dose is evaluated as stored with structure set {ss.name}; the "
+            f"prescription and the plan's checks are unknown, and {fx}. Put the RTPLAN in the folder for a "
+            "full check.",
+            first.file,
         )
     )
-    return None
-
-
-def _without_plan(h: DoseHeader) -> str:
-    if h.summation_type == "FRACTION":
-        return (
-            "it is a FRACTION dose (one fraction) and without its plan the fraction count, and so the "
-            "total dose, is unknown; it is not evaluated"
-        )
-    return (
-        "without its plan the fraction count and prescription are unknown, so it is not evaluated"
+    choice = choose_doses(
+        label,
+        first.file,
+        (FractionGroup(None, fractions, ()),),
+        (),
+        doses,
+        findings,
+        has_plan=False,
+        fractions=fractions,
     )
+    return PlanLink(None, None, None, tuple(doses), ss, how, choice, fractions)
 
 
 def _check_dose_patients(
@@ -409,8 +651,20 @@ def _structure_set_of_plan(
     frames: set[str | None],
     structure_sets: dict[str, IndexedFile],
     findings: list[Finding],
+    conflicting: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[IndexedFile | None, str | None]:
     label = f"plan {plan.label!r} ({p.name})"
+    if plan.referenced_structure_set_uid in conflicting:
+        findings.append(
+            _note(
+                Severity.ERROR,
+                "plan-without-structure-set",
+                f"{label} references structure set {plan.referenced_structure_set_uid}, whose copies in "
+                "the folder differ; it is not evaluated. Keep the right copy only.",
+                p,
+            )
+        )
+        return None, None
     if len(frames) > 1:
         findings.append(
             _note(
@@ -490,250 +744,3 @@ def _structure_set_of_plan(
         )
     )
     return None, None
-
-
-# --------------------------------------------------------------------------- the plan's dose
-
-
-def choose_doses(
-    p: IndexedFile,
-    plan: Plan,
-    groups: tuple[FractionGroup, ...],
-    doses: tuple[DoseLink, ...],
-    findings: list[Finding],
-) -> DoseChoice | None:
-    """Which of a plan's RTDOSEs make its total dose (None when they cannot; findings say why)."""
-    label = f"plan {plan.label!r} ({p.name})"
-    by_kind: dict[str, list[DoseLink]] = defaultdict(list)
-    for d in doses:
-        by_kind[d.header.summation_type].append(d)
-    for kind, links in by_kind.items():
-        if kind not in SUPPORTED_SUMMATIONS:
-            findings.append(
-                _note(
-                    Severity.WARNING,
-                    "dose-summation-unsupported",
-                    f"{label}: {_names(links)} {'is a' if len(links) == 1 else 'are'} {kind or 'unlabelled'} "
-                    "dose; plancheck uses PLAN, BEAM and FRACTION doses, so it is not used",
-                    links[0].file,
-                )
-            )
-    plan_doses, beams, fractions = (
-        by_kind.get("PLAN", []),
-        by_kind.get("BEAM", []),
-        by_kind.get("FRACTION", []),
-    )
-
-    def unused(rest: list[DoseLink], chosen: str) -> tuple[DoseLink, ...]:
-        if rest:
-            kinds = " and ".join(sorted({d.header.summation_type for d in rest}))
-            findings.append(
-                _note(
-                    Severity.INFO,
-                    "doses-not-used",
-                    f"{label}: the {chosen} is used; the {kinds} dose{'s' if len(rest) > 1 else ''} "
-                    f"{_names(rest)} {'are' if len(rest) > 1 else 'is'} not added to it",
-                    rest[0].file,
-                )
-            )
-        return tuple(rest)
-
-    if plan_doses:
-        if len(plan_doses) > 1:
-            findings.append(
-                _note(
-                    Severity.ERROR,
-                    "several-plan-doses",
-                    f"{label} has {len(plan_doses)} PLAN doses ({_names(plan_doses)}); plancheck does not "
-                    "choose. Keep one in the folder.",
-                    p,
-                )
-            )
-            return None
-        rest = unused(beams + fractions, f"PLAN dose {plan_doses[0].file.name}")
-        return DoseChoice("PLAN", (plan_doses[0],), (1,), "PLAN dose", rest)
-    if fractions:
-        choice = _fraction_choice(p, plan, groups, fractions, findings)
-        if choice is not None:
-            choice = DoseChoice(
-                choice.kind,
-                choice.doses,
-                choice.multipliers,
-                choice.how,
-                unused(beams, "FRACTION dose"),
-            )
-        return choice
-    if beams:
-        return _beam_choice(p, plan, beams, findings)
-    return None
-
-
-def _same_grid(
-    label: str, p: IndexedFile, links: list[DoseLink], kind: str, findings: list[Finding]
-) -> bool:
-    first = links[0].header
-    odd = [d for d in links[1:] if not first.same_grid(d.header)]
-    if odd:
-
-        def grid(h: DoseHeader) -> str:
-            dz, dy, dx = h.spacing_mm
-            return f"{h.columns}x{h.rows}x{h.frames} at {dx:g}x{dy:g}x{dz:g} mm from ({h.x_mm[0]:g}, {h.y_mm[0]:g}, {h.z_mm[0]:g})"
-
-        parts = "; ".join(f"{d.file.name}: {grid(d.header)}" for d in links)
-        findings.append(
-            _note(
-                Severity.ERROR,
-                f"{kind.lower()}-doses-on-different-grids",
-                f"{label}: its {kind} doses lie on different grids ({parts}); plancheck does not resample "
-                f"{kind} doses. Export a PLAN dose, or the {kind} doses on one grid.",
-                p,
-            )
-        )
-        return False
-    types = sorted({d.header.dose_type for d in links})
-    if len(types) > 1:
-        findings.append(
-            _note(
-                Severity.ERROR,
-                f"{kind.lower()}-doses-of-different-types",
-                f"{label}: its {kind} doses are of different DoseTypes ({', '.join(types)}) and cannot be summed",
-                p,
-            )
-        )
-        return False
-    return True
-
-
-def _beam_choice(
-    p: IndexedFile, plan: Plan, beams: list[DoseLink], findings: list[Finding]
-) -> DoseChoice | None:
-    label = f"plan {plan.label!r} ({p.name})"
-    if not _same_grid(label, p, beams, "BEAM", findings):
-        return None
-    stated = [d.header.referenced_beam_numbers for d in beams]
-    if all(stated) and plan.beam_numbers:
-        covered = [b for s in stated for b in s]
-        twice = sorted({b for b in covered if covered.count(b) > 1})
-        missing = sorted(set(plan.beam_numbers) - set(covered))
-        foreign = sorted(set(covered) - set(plan.beam_numbers))
-        if twice:
-            findings.append(
-                _note(
-                    Severity.ERROR,
-                    "beam-dose-duplicated",
-                    f"{label}: beams {twice} have more than one BEAM dose ({_names(beams)}); their sum would count them twice",
-                    p,
-                )
-            )
-            return None
-        if missing:
-            findings.append(
-                _note(
-                    Severity.ERROR,
-                    "beam-doses-incomplete",
-                    f"{label}: the BEAM doses ({_names(beams)}) cover beams {sorted(covered)} but the plan has "
-                    f"beams {sorted(plan.beam_numbers)}; without beams {missing} the sum would be too low. "
-                    "Export the missing beam doses or a PLAN dose.",
-                    p,
-                )
-            )
-            return None
-        if foreign:
-            findings.append(
-                _note(
-                    Severity.WARNING,
-                    "beam-doses-unknown-beams",
-                    f"{label}: BEAM doses name beams {foreign}, which the plan does not list; they are summed",
-                    p,
-                )
-            )
-    else:
-        findings.append(
-            _note(
-                Severity.WARNING,
-                "beam-doses-unverified",
-                f"{label}: not every BEAM dose names its beam, so plancheck cannot check that the "
-                f"{len(beams)} BEAM doses ({_names(beams)}) cover all the plan's beams; their sum is used",
-                p,
-            )
-        )
-    how = "BEAM dose" if len(beams) == 1 else f"sum of {len(beams)} BEAM doses"
-    return DoseChoice("BEAM", tuple(beams), (1,) * len(beams), how)
-
-
-def _fraction_choice(
-    p: IndexedFile,
-    plan: Plan,
-    groups: tuple[FractionGroup, ...],
-    fractions: list[DoseLink],
-    findings: list[Finding],
-) -> DoseChoice | None:
-    label = f"plan {plan.label!r} ({p.name})"
-    counts = {g.number: g.n_fractions for g in groups}
-    by_group: dict[int | None, list[DoseLink]] = defaultdict(list)
-    for d in fractions:
-        number = d.header.referenced_fraction_group
-        if number is None and len(groups) == 1:
-            number = groups[0].number
-        by_group[number].append(d)
-    if None in by_group and len(groups) != 1:
-        findings.append(
-            _note(
-                Severity.ERROR,
-                "fraction-group-unknown",
-                f"{label}: the FRACTION dose {_names(by_group[None])} names no fraction group and the plan has "
-                f"{len(groups)}; its fraction count is unknown",
-                p,
-            )
-        )
-        return None
-    multipliers = []
-    for number, links in by_group.items():
-        if len(links) > 1:
-            findings.append(
-                _note(
-                    Severity.ERROR,
-                    "several-fraction-doses",
-                    f"{label} has {len(links)} FRACTION doses for fraction group {number} ({_names(links)}); plancheck does not choose",
-                    p,
-                )
-            )
-            return None
-        n = counts.get(number)
-        if n is None:
-            where = (
-                "states no NumberOfFractionsPlanned"
-                if number in counts
-                else f"has no fraction group {number}"
-            )
-            findings.append(
-                _note(
-                    Severity.ERROR,
-                    "fraction-count-missing",
-                    f"{label}: {links[0].file.name} is a FRACTION dose (one fraction) and the plan {where}, "
-                    "so the plan's total dose is unknown. Export a PLAN dose, or a plan with its fraction count.",
-                    links[0].file,
-                )
-            )
-            return None
-        multipliers.append(n)
-    missing = sorted(set(counts) - set(by_group), key=lambda v: -1 if v is None else v)
-    if missing:
-        findings.append(
-            _note(
-                Severity.ERROR,
-                "fraction-doses-incomplete",
-                f"{label} has fraction groups {sorted(counts, key=lambda v: -1 if v is None else v)} but FRACTION doses for "
-                f"{sorted(by_group, key=lambda v: -1 if v is None else v)} only; the plan's total dose is unknown",
-                p,
-            )
-        )
-        return None
-    chosen = [links[0] for links in by_group.values()]
-    if not _same_grid(label, p, chosen, "FRACTION", findings):
-        return None
-    if len(chosen) == 1:
-        how = f"FRACTION dose × {multipliers[0]} fraction{'s' if multipliers[0] != 1 else ''}"
-    else:
-        how = "sum of FRACTION doses × " + " + ".join(str(n) for n in multipliers) + " fractions"
-    return DoseChoice("FRACTION", tuple(chosen), tuple(multipliers), how)

@@ -1,4 +1,4 @@
-"""RT Dose: the dose grid in Gy, reoriented so that x, y and z ascend.
+"""RT Dose: the dose grid in Gy, reoriented so that its axes ascend.
 
 Geometry (DICOM PS3.3 C.7.6.2.1.1, C.8.8.3.2): the pixel at (frame f, row i,
 column j) lies at::
@@ -10,14 +10,21 @@ vector is *relative* when its first value is 0 (offsets along the normal from
 the first frame, so the frames of a feet-first grid, whose normal is -z, run
 towards the feet) and *absolute* when its first value equals the z of
 ImagePositionPatient (the offsets are the frames' z; the standard allows this
-only for ``[1,0,0,0,1,0]``, it is read for every orientation).
+only for ``[1,0,0,0,1,0]``, it is read for every orientation whose frames
+advance along z).
 
-Only the four axial orientations are accepted: ``row_dir = ±x`` and
-``col_dir = ±y`` (head/feet first, supine/prone). The array is flipped along
-each axis whose coordinates descend, so every :class:`~plancheck.model.DoseGrid`
-has ascending ``x_mm``, ``y_mm``, ``z_mm`` and dose indexed (z, y, x). Oblique
-grids, relative dose and headers that promise more pixel data than the file
-holds are refused with the reason, before any array is allocated.
+Any orientation is read. The grid's own frame (:attr:`DoseGrid.axes`) is the
+row direction, the column direction and the normal, each reversed where it
+points away from the patient axis it is closest to
+(:func:`plancheck.geometry.frames.grid_frame`); the array is flipped along
+each reversed axis, so every :class:`~plancheck.model.DoseGrid` has ascending
+``x_mm``, ``y_mm``, ``z_mm`` (coordinates along its own axes) and dose indexed
+(z, y, x). The four axial orientations (head/feet first, supine/prone) give the
+identity frame; a grid tilted by a fraction of a degree (MR-based plans) or
+an oblique one keeps its frame, and structures are brought into it before
+they are sampled. Direction cosines within 1e-4 of 0 or ±1 are read as exact.
+Relative dose and headers that promise more pixel data than the file holds
+are refused with the reason, before any array is allocated.
 
 Reading is split in two: :func:`dose_header_from_dataset` checks the header
 and computes the axes (no pixel data), :func:`rtdose_from_dataset` then reads
@@ -29,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,25 +54,28 @@ from plancheck.dicom._read import (
 from plancheck.dicom.kinds import RT_DOSE_STORAGE
 from plancheck.dicom.tps_dvh import tps_dvhs_from_dataset
 from plancheck.errors import DicomReadError, UnsupportedDataError
+from plancheck.geometry.frames import AXIS_SNAP_TOLERANCE, describe_frame, grid_frame
 from plancheck.model import DoseGrid, Finding, PatientInfo, RtDose, Severity
 
 __all__ = [
-    "MAX_PIXEL_BYTES",
+    "MAX_VOXELS",
     "DoseHeader",
     "dose_header_from_dataset",
     "read_rtdose",
     "rtdose_from_dataset",
 ]
 
-MAX_PIXEL_BYTES = 2 * 1024**3  # larger dose grids are refused before allocation
-DIRECTION_TOLERANCE = 1e-4  # |direction cosine| off 0 or 1 by more than this is oblique
+# larger dose grids are refused from their header, before any pixel is read, whatever the bit
+# depth: 512 Mi voxels are 2 GiB as float32 (a 512 x 512 x 300 grid has 79 Mi)
+MAX_VOXELS = 512 * 1024**2
+DIRECTION_TOLERANCE = AXIS_SNAP_TOLERANCE  # direction cosines this close to 0 or ±1 are exact
 POSITION_TOLERANCE_MM = 1e-3  # an absolute GridFrameOffsetVector starts at the IPP z within this
 
 _PIXEL_DATA = 0x7FE00010
 _UNDEFINED_LENGTH = 0xFFFFFFFF
 _UNIT_TO_GY = {"GY": 1.0, "CGY": 0.01}
 _DECODER_ERRORS: tuple[type[BaseException], ...] = (*DECODE_ERRORS, RuntimeError)
-_EXPORT_HINT = "Export the dose again from the planning system (absolute dose in Gy, axial grid)."
+_EXPORT_HINT = "Export the dose again from the planning system (absolute dose in Gy)."
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,7 +83,9 @@ class DoseHeader:
     """What an RTDOSE header says, checked, before its pixel data is read.
 
     ``x_mm``, ``y_mm``, ``z_mm`` are the ascending axes of the reoriented
-    grid; ``flip_*`` say which stored axes had to be reversed to get them.
+    grid, coordinates along the columns of ``axes`` (its frame, the identity
+    for axial grids); ``row_direction``, ``column_direction`` and
+    ``flip_frames`` say which stored axes had to be reversed to get them.
     ``to_gy`` converts stored integers to Gy (DoseGridScaling and cGy).
     """
 
@@ -94,8 +106,8 @@ class DoseHeader:
     x_mm: npt.NDArray[np.float64]
     y_mm: npt.NDArray[np.float64]
     z_mm: npt.NDArray[np.float64]
-    row_direction: int  # +1: stored columns run towards +x
-    column_direction: int  # +1: stored rows run towards +y
+    row_direction: int  # +1: stored columns run towards +x (of the grid's frame)
+    column_direction: int  # +1: stored rows run towards +y (of the grid's frame)
     frame_offsets: str  # "relative", "absolute" or "single frame"
     flip_frames: bool
     summation_type: str
@@ -107,6 +119,7 @@ class DoseHeader:
     frame_of_reference_uid: str
     patient: PatientInfo
     findings: tuple[Finding, ...] = ()
+    axes: npt.NDArray[np.float64] = field(default_factory=lambda: np.eye(3))
 
     @property
     def n_bytes(self) -> int:
@@ -126,22 +139,30 @@ class DoseHeader:
 
     @property
     def orientation(self) -> str:
-        """The stored axes' directions, e.g. ``"columns +x, rows +y, frames -z"``."""
+        """The stored axes' directions, e.g. ``"columns +x, rows +y, frames -z"``.
+
+        For a grid that is not axial, the directions refer to the grid's own
+        frame (x', y', z'), which is described first.
+        """
         frames_up = not self.flip_frames
 
         def sign(up: bool) -> str:
             return "+" if up else "-"
 
-        return (
-            f"columns {sign(self.row_direction > 0)}x, rows {sign(self.column_direction > 0)}y, "
-            f"frames {sign(frames_up)}z"
+        axial = bool(np.array_equal(self.axes, np.eye(3)))
+        p = "" if axial else "'"
+        text = (
+            f"columns {sign(self.row_direction > 0)}x{p}, rows {sign(self.column_direction > 0)}y{p}, "
+            f"frames {sign(frames_up)}z{p}"
         )
+        return text if axial else f"{describe_frame(self.axes)}; {text}"
 
     def same_grid(self, other: DoseHeader, tolerance_mm: float = 1e-3) -> bool:
         """Whether ``other`` has the same (reoriented) grid points and frame of reference."""
         return (
             self.shape == other.shape
             and self.frame_of_reference_uid == other.frame_of_reference_uid
+            and bool(np.allclose(self.axes, other.axes, rtol=0.0, atol=1e-9))
             and all(
                 np.allclose(a, b, rtol=0.0, atol=tolerance_mm)
                 for a, b in (
@@ -169,7 +190,7 @@ def read_rtdose(path: Path, *, prescription_gy: float | None = None) -> RtDose:
     DicomReadError
         When the file is not a readable, complete RT Dose.
     UnsupportedDataError
-        For doses plancheck refuses (relative dose, oblique grid, ...).
+        For doses plancheck refuses (relative dose, DoseType ERROR, ...).
     """
     path = Path(path)
     return rtdose_from_dataset(read_dataset(path), path=path, prescription_gy=prescription_gy)
@@ -214,7 +235,7 @@ def rtdose_from_dataset(
             roi_volumes_cc=roi_volumes_cc,
         )
         notes.extend(dvh_notes)
-    grid = DoseGrid(dose_gy, h.x_mm, h.y_mm, h.z_mm, h.frame_of_reference_uid)
+    grid = DoseGrid(dose_gy, h.x_mm, h.y_mm, h.z_mm, h.frame_of_reference_uid, h.axes)
     return RtDose(
         path=path if path is not None else Path(""),
         sop_instance_uid=h.sop_instance_uid,
@@ -241,8 +262,8 @@ def dose_header_from_dataset(ds: Dataset, *, path: Path | None = None) -> DoseHe
     DicomReadError
         When a required attribute is missing or inconsistent.
     UnsupportedDataError
-        For relative dose, an unsupported pixel format, an oblique grid, or a
-        grid larger than :data:`MAX_PIXEL_BYTES`.
+        For relative dose, an unsupported pixel format, or a grid of more
+        than :data:`MAX_VOXELS` voxels.
     """
     path = dataset_path(ds, path)
     notes: list[Finding] = []
@@ -347,11 +368,12 @@ def _header(ds: Dataset, path: Path | None, notes: list[Finding]) -> DoseHeader:
     representation = f.integer("PixelRepresentation") or 0
     if representation not in (0, 1):
         raise DicomReadError(f"PixelRepresentation is {representation}, not 0 or 1", path=path)
-    n_bytes = rows * columns * frames * (bits // 8)
-    if n_bytes > MAX_PIXEL_BYTES:
+    n_voxels = rows * columns * frames
+    n_bytes = n_voxels * (bits // 8)
+    if n_voxels > MAX_VOXELS:
         raise UnsupportedDataError(
-            f"the header promises a grid of {columns} x {rows} x {frames} voxels at {bits} bits "
-            f"({n_bytes / 1024**3:.1f} GiB), more than plancheck reads ({MAX_PIXEL_BYTES / 1024**3:.0f} GiB)",
+            f"the header promises a grid of {columns} x {rows} x {frames} = {n_voxels:,} voxels "
+            f"({bits} bits), more than plancheck reads ({MAX_VOXELS:,} voxels)",
             path=path,
             hint="Check the header, or export the dose on a coarser grid.",
         )
@@ -374,13 +396,22 @@ def _header(ds: Dataset, path: Path | None, notes: list[Finding]) -> DoseHeader:
         raise DicomReadError(
             f"PixelSpacing {spacing} is not positive", path=path, hint=_EXPORT_HINT
         )
-    row_dir = _axis_sign(iop[:3], 0, iop, path)
-    col_dir = _axis_sign(iop[3:], 1, iop, path)
-    normal_z = row_dir * col_dir  # z component of row_dir x col_dir
+    try:
+        axes, (row_dir, col_dir, normal_dir) = grid_frame(iop[:3], iop[3:])
+    except ValueError as exc:
+        raise DicomReadError(
+            f"ImageOrientationPatient {[round(v, 6) for v in iop]} is not a valid orientation: {exc}",
+            path=path,
+            hint=_EXPORT_HINT,
+        ) from exc
+    origin = axes.T @ np.asarray(ipp, dtype=np.float64)  # IPP in the grid's frame
     dy, dx = spacing
-    x = ipp[0] + row_dir * dx * np.arange(columns, dtype=np.float64)
-    y = ipp[1] + col_dir * dy * np.arange(rows, dtype=np.float64)
-    z, offsets_kind = _frame_z(f, ipp[2], normal_z, frames, path, notes)
+    x = origin[0] + row_dir * dx * np.arange(columns, dtype=np.float64)
+    y = origin[1] + col_dir * dy * np.arange(rows, dtype=np.float64)
+    stored_normal_z = float(axes[2, 2]) * normal_dir  # z component of row_dir x col_dir
+    z, offsets_kind = _frame_z(
+        f, ipp[2], float(origin[2]), normal_dir, stored_normal_z, frames, path, notes
+    )
     flip_frames = bool(z.size > 1 and z[1] < z[0])
 
     frame = f.required_text(
@@ -419,6 +450,7 @@ def _header(ds: Dataset, path: Path | None, notes: list[Finding]) -> DoseHeader:
         referenced_structure_set_uid=ss_refs[0] if ss_refs else None,
         frame_of_reference_uid=frame,
         patient=f.patient(),
+        axes=axes,
     )
 
 
@@ -474,29 +506,27 @@ def _check_pixel_data(
         )
 
 
-def _axis_sign(direction: list[float], axis: int, iop: list[float], path: Path | None) -> int:
-    """+1 or -1 when ``direction`` is ±(unit vector along ``axis``); else refuse the grid."""
-    along = direction[axis]
-    others = [abs(v) for k, v in enumerate(direction) if k != axis]
-    if abs(abs(along) - 1.0) <= DIRECTION_TOLERANCE and max(others) <= DIRECTION_TOLERANCE:
-        return 1 if along > 0 else -1
-    which = "row" if axis == 0 else "column"
-    raise UnsupportedDataError(
-        f"the dose grid is not axial (ImageOrientationPatient {[round(v, 6) for v in iop]}): its {which} "
-        f"direction is not along ±{'xy'[axis]}. plancheck reads axial grids only (rows along ±x, columns along ±y)",
-        path=path,
-        hint="Export the dose on an axial grid (the planning system's dose grid, not a reformatted one).",
-    )
-
-
 def _frame_z(
-    f: Fields, z0: float, normal_z: int, frames: int, path: Path | None, notes: list[Finding]
+    f: Fields,
+    z0: float,
+    origin_z: float,
+    normal_dir: int,
+    stored_normal_z: float,
+    frames: int,
+    path: Path | None,
+    notes: list[Finding],
 ) -> tuple[npt.NDArray[np.float64], str]:
-    """Patient z of every stored frame, and how the offsets were read."""
+    """Each stored frame's coordinate along the grid's z axis, and how the offsets were read.
+
+    ``z0`` is the patient z of ImagePositionPatient, ``origin_z`` its coordinate
+    along the grid's z axis, ``normal_dir`` +1 when the stored frames' normal
+    (row × column) points along that axis, ``stored_normal_z`` the normal's
+    patient z component.
+    """
     offsets = f.numbers("GridFrameOffsetVector")
     if offsets is None:
         if frames == 1:
-            return np.array([z0]), "single frame"
+            return np.array([origin_z]), "single frame"
         raise DicomReadError(
             f"the grid has {frames} frames but no GridFrameOffsetVector, so the frames' positions are unknown",
             path=path,
@@ -514,9 +544,20 @@ def _frame_z(
             "GridFrameOffsetVector holds a value that is not a finite number", path=path
         )
     if o[0] == 0.0:
-        z, kind = z0 + normal_z * o, "relative"
+        z, kind = origin_z + normal_dir * o, "relative"
     elif abs(o[0] - z0) <= POSITION_TOLERANCE_MM:
-        z, kind = o.copy(), "absolute"
+        if abs(stored_normal_z) < 0.5:
+            raise DicomReadError(
+                f"GridFrameOffsetVector starts at the z of ImagePositionPatient ({z0:g}), so it "
+                "would give the frames' z positions, but the frames of this grid do not advance "
+                "along z (their normal is more than 60° from it)",
+                path=path,
+                hint="Export the dose with relative frame offsets (starting at 0).",
+            )
+        # frame k lies (o_k - z0) / n_z along the stored normal from the first
+        z, kind = origin_z + normal_dir * (o - z0) / stored_normal_z, "absolute"
+        if stored_normal_z * normal_dir == 1.0:
+            z = o.copy()  # axial frames: the stored positions are the coordinates
     else:
         raise DicomReadError(
             f"GridFrameOffsetVector starts at {o[0]:g}, which is neither 0 (relative offsets) nor the z "

@@ -1,10 +1,16 @@
 """What a folder holds and how it links, as a JSON-ready document (``plancheck info``).
 
-:func:`describe_folder` turns a :class:`~plancheck.dicom.course.LoadedFolder`
-into plain data: files by kind, every plan (label, fractions, prescription,
-approval, its structure set and dose, and how each was linked), every
-structure set (ROIs), every RTDOSE (summation type, grid, spacing, how it was
-used), the courses formed, and every finding, including those of single ROIs.
+:func:`describe_folder` turns the links of a folder
+(:func:`~plancheck.dicom.link.link_folder`) into plain data: files by kind,
+every plan (label, fractions, prescription, approval, relationships, its
+structure set and dose, and how each was linked), every structure set
+(ROIs), every RTDOSE (summation type, grid, spacing, how it was used), the
+courses formed (which plans are summed, which are reported separately, and
+why), and every finding, including those of single ROIs.
+
+It reads headers and contours only, never pixel data: the plausibility of a
+dose against its plan is checked when the dose is read (``dvh``,
+``evaluate``).
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from plancheck.dicom.course import LoadedFolder
 from plancheck.dicom.discover import IndexedFile
 from plancheck.dicom.link import FolderLinks, PlanLink
 from plancheck.dicom.rtdose import DoseHeader
@@ -20,16 +25,18 @@ from plancheck.dicom.rtstruct import structure_set_from_dataset
 from plancheck.errors import PlancheckError
 from plancheck.model import Finding, Severity, StructureSet
 
-__all__ = ["SCHEMA_VERSION", "describe_folder"]
+__all__ = ["SCHEMA_VERSION", "describe_folder", "usable_courses"]
 
 SCHEMA_VERSION = 1
 
 
-def describe_folder(loaded: LoadedFolder) -> dict[str, Any]:
+def usable_courses(doc: dict[str, Any]) -> int:
+    """How many courses of a :func:`describe_folder` document can be evaluated."""
+    return sum(1 for c in doc["courses"] if c["structure_set"].get("usable", True))
+
+
+def describe_folder(links: FolderLinks, *, lenient: bool = False) -> dict[str, Any]:
     """The document of ``plancheck info --format json`` (see the module docstring)."""
-    links = loaded.links
-    if links is None:
-        raise ValueError("describe_folder needs a LoadedFolder made by load_folder/load_courses")
     index = links.index
     root = index.root
 
@@ -39,8 +46,10 @@ def describe_folder(loaded: LoadedFolder) -> dict[str, Any]:
         except ValueError:
             return str(path)
 
-    findings: list[Finding] = list(loaded.all_findings)
-    sets = _structure_sets(loaded, findings)
+    findings: list[Finding] = [*index.findings, *links.findings]
+    for c in links.courses:
+        findings.extend(c.findings)
+    sets = _structure_sets(links, findings, lenient)
     plan_of_dose: dict[str, tuple[PlanLink, str]] = {}
     for pl in links.plans:
         for d in pl.doses:
@@ -57,12 +66,17 @@ def describe_folder(loaded: LoadedFolder) -> dict[str, Any]:
                 {"file": rel(f.path), "sop_instance_uid": f.sop_instance_uid}
                 for f in index.duplicates
             ],
+            "conflicts": [
+                {"file": rel(f.path), "sop_instance_uid": f.sop_instance_uid}
+                for f in index.conflicts
+            ],
         },
-        "plans": [_plan(pl, rel) for pl in links.plans]
+        "plans": [_plan(pl, rel) for pl in links.plans if pl.plan is not None]
         + [
             _broken_plan(f, rel)
             for f in index.plans
-            if f.sop_instance_uid not in {pl.file.sop_instance_uid for pl in links.plans}
+            if f.sop_instance_uid
+            not in {pl.file.sop_instance_uid for pl in links.plans if pl.file is not None}
         ],
         "structure_sets": [
             _structure_set(f, sets.get(f.sop_instance_uid), links, rel)
@@ -80,38 +94,46 @@ def describe_folder(loaded: LoadedFolder) -> dict[str, Any]:
         "courses": [
             {
                 "structure_set": {
-                    "label": c.structure_set.label,
+                    "label": _set_label(sets.get(c.structure_set.sop_instance_uid)),
                     "file": rel(c.structure_set.path),
+                    "usable": sets.get(c.structure_set.sop_instance_uid) is not None,
                 },
                 "frame_of_reference_uid": c.structure_set.frame_of_reference_uid,
+                "summed": len(c.plans) > 1,
                 "plans": [
                     {
                         "label": p.label,
-                        "n_fractions": p.n_fractions,
+                        "file": None if p.file is None else rel(p.file.path),
+                        "n_fractions": p.plan.n_fractions if p.plan is not None else p.fractions_from_user,
                         "prescription_gy": p.plan.prescription_gy if p.plan is not None else None,
-                        "dose": p.how,
-                        "dose_uids": list(p.dose_uids),
-                        "tps_dvhs": len(p.tps_dvhs),
+                        "dose": None if p.choice is None else p.choice.how,
+                        "dose_files": [rel(d.file.path) for d in p.doses],
                     }
                     for p in c.plans
                 ],
+                "notes": [f.message for f in c.findings],
             }
-            for c in loaded.courses
+            for c in links.courses
         ],
         "findings": [_finding(f, rel) for f in dict.fromkeys(findings)],
     }
     return doc
 
 
-def _structure_sets(loaded: LoadedFolder, findings: list[Finding]) -> dict[str, StructureSet]:
-    """Every structure set of the folder: those of courses as loaded, the others read now."""
-    assert loaded.links is not None
-    out = {c.structure_set.sop_instance_uid: c.structure_set for c in loaded.courses}
-    for f in loaded.links.index.structure_sets:
-        if f.sop_instance_uid in out or f.dataset is None:
+def _set_label(ss: StructureSet | None) -> str:
+    return ss.label if ss is not None else "(unreadable)"
+
+
+def _structure_sets(
+    links: FolderLinks, findings: list[Finding], lenient: bool
+) -> dict[str, StructureSet]:
+    """Every structure set of the folder, read (contours only)."""
+    out: dict[str, StructureSet] = {}
+    for f in links.index.structure_sets:
+        if f.dataset is None:
             continue
         try:
-            ss = structure_set_from_dataset(f.dataset, path=f.path)
+            ss = structure_set_from_dataset(f.dataset, path=f.path, lenient=lenient)
         except PlancheckError as exc:
             findings.append(
                 Finding(
@@ -123,15 +145,16 @@ def _structure_sets(loaded: LoadedFolder, findings: list[Finding]) -> dict[str, 
             )
             continue
         findings.extend(ss.findings)
-        out[f.sop_instance_uid] = ss
-    for ss in out.values():
         for s in ss.structures:
             findings.extend(s.findings)
+        out[f.sop_instance_uid] = ss
     return out
 
 
 def _plan(pl: PlanLink, rel: Any) -> dict[str, Any]:
     p = pl.plan
+    assert p is not None and pl.file is not None
+    details = pl.details
     return {
         "file": rel(pl.file.path),
         "sop_instance_uid": p.sop_instance_uid,
@@ -153,6 +176,12 @@ def _plan(pl: PlanLink, rel: Any) -> dict[str, Any]:
             for r in p.dose_references
         ],
         "approval_status": p.approval_status,
+        "intent": details.intent if details is not None else None,
+        "brachytherapy": details.is_brachy if details is not None else False,
+        "related_plans": [
+            {"sop_instance_uid": r.uid, "relationship": r.relationship or None}
+            for r in (details.relations if details is not None else ())
+        ],
         "beams": list(p.beam_numbers),
         "patient_id": p.patient.patient_id,
         "frame_of_reference_uid": p.frame_of_reference_uid,
@@ -174,6 +203,7 @@ def _plan(pl: PlanLink, rel: Any) -> dict[str, Any]:
             "files": [rel(d.file.path) for d in pl.choice.doses],
             "multipliers": list(pl.choice.multipliers),
             "not_used": [rel(d.file.path) for d in pl.choice.unused],
+            "fraction_groups_known": bool(pl.choice.groups) or len(pl.fraction_groups) <= 1,
         },
         "usable": pl.usable,
     }
@@ -186,7 +216,7 @@ def _broken_plan(f: IndexedFile, rel: Any) -> dict[str, Any]:
 def _structure_set(
     f: IndexedFile, ss: StructureSet | None, links: FolderLinks, rel: Any
 ) -> dict[str, Any]:
-    used_by = [pl.plan.label for pl in links.plans if pl.structure_set is f]
+    used_by = [pl.label for pl in links.plans if pl.structure_set is f]
     out: dict[str, Any] = {
         "file": rel(f.path),
         "sop_instance_uid": f.sop_instance_uid,
@@ -239,8 +269,17 @@ def _dose(
         out["status"] = "not linked"
         return out
     pl, how = plan
-    out["plan"] = {"label": pl.plan.label, "file": rel(pl.file.path), "linked_by": how}
-    chosen = pl.choice is not None and any(d.file is f for d in pl.choice.doses)
+    out["plan"] = {
+        "label": pl.label,
+        "file": None if pl.file is None else rel(pl.file.path),
+        "linked_by": how,
+    }
+    used = (
+        [d for d in pl.choice.doses] + [t.link for g in pl.choice.groups for t in g.terms]
+        if pl.choice is not None
+        else []
+    )
+    chosen = any(d.file is f for d in used)
     out["status"] = "used" if chosen and pl.usable else "not used"
     return out
 

@@ -37,7 +37,7 @@ statistics) was converted from percent; the finding says which.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -97,14 +97,12 @@ def scaled_tps_dvh(dvh: TpsDvh, factor: float) -> TpsDvh:
     def times(v: float | None) -> float | None:
         return None if v is None else v * factor
 
-    return TpsDvh(
-        dvh.roi_number,
-        dvh.dose_gy * factor,
-        dvh.cumulative_cc,
-        times(dvh.min_gy),
-        times(dvh.max_gy),
-        times(dvh.mean_gy),
-        dvh.dose_axis,
+    return replace(
+        dvh,
+        dose_gy=dvh.dose_gy * factor,
+        min_gy=times(dvh.min_gy),
+        max_gy=times(dvh.max_gy),
+        mean_gy=times(dvh.mean_gy),
     )
 
 
@@ -204,6 +202,9 @@ def tps_dvhs_from_dataset(
                 max_gy=scaled(item.max_dose),
                 mean_gy=scaled(item.mean_dose),
                 dose_axis=axis,
+                manufacturer=f.text("Manufacturer"),
+                manufacturer_model=f.text("ManufacturerModelName"),
+                dose_sop_instance_uid=f.text("SOPInstanceUID"),
             )
         )
     return tuple(dvhs), tuple(notes)

@@ -19,6 +19,12 @@ Geometry written (DICOM PS3.3 C.7.6.2, C.8.8.3.2):
   other orientations too for reader tests, and refused where its first value
   would be 0 and so read as relative).
 * ``PixelSpacing`` is ``[row spacing (Δy), column spacing (Δx)]``.
+* A grid or structure set whose frame (``DoseGrid.axes``, ``axes`` of
+  :func:`rtstruct_dataset`) is not the identity is written in that frame:
+  the orientation's row and column directions are the frame's x and y axes
+  (reversed as the patient position says), positions are ``axes @ (x, y, z)``,
+  and contour points ``axes @ (u, v, w)``. Tilted and oblique phantoms are
+  written this way.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ __all__ = [
     "RT_STRUCTURE_SET_STORAGE",
     "DicomContext",
     "Orientation",
+    "WrittenSummation",
     "derived_uid",
     "format_ds",
     "rtdose_dataset",
@@ -60,6 +67,9 @@ RT_DOSE_STORAGE = "1.2.840.10008.5.1.4.1.1.481.2"
 RT_PLAN_STORAGE = "1.2.840.10008.5.1.4.1.1.481.5"
 
 Orientation = Literal["HFS", "FFS", "HFP", "FFP"]
+# DoseSummationTypes the writer produces (PS3.3 C.8.8.3): PLAN and FRACTION hold the whole plan
+# (FRACTION: the whole of its one fraction group), FRACTION_SESSION one session of it
+WrittenSummation = Literal["PLAN", "FRACTION", "FRACTION_SESSION"]
 ORIENTATIONS: dict[str, tuple[int, int, int, int, int, int]] = {
     "HFS": (1, 0, 0, 0, 1, 0),
     "FFS": (-1, 0, 0, 0, 1, 0),
@@ -167,12 +177,19 @@ def rtstruct_dataset(
     series_instance_uid: str,
     label: str,
     series_number: int = 1,
+    axes: npt.ArrayLike | None = None,
 ) -> Dataset:
     """An RT Structure Set holding ``structures`` as CLOSED_PLANAR contours.
 
     Rings of a plane are written as separate contours in the order given
     (holes are not re-oriented: readers combine them by the even-odd rule).
+    With ``axes`` (3 × 3, columns the in-plane axes and the plane normal in
+    patient coordinates), the planes' coordinates are in that frame and each
+    point is written at ``axes @ (u, v, w)``.
     """
+    frame = None if axes is None else np.asarray(axes, dtype=np.float64)
+    if frame is not None and np.array_equal(frame, np.eye(3)):
+        frame = None
     ds = _base(
         ctx,
         RT_STRUCTURE_SET_STORAGE,
@@ -209,6 +226,8 @@ def rtstruct_dataset(
                 item.ContourGeometricType = "CLOSED_PLANAR"
                 item.NumberOfContourPoints = len(ring)
                 xyz = np.column_stack([ring[:, 0], ring[:, 1], np.full(len(ring), plane.z_mm)])
+                if frame is not None:
+                    xyz = xyz @ frame.T
                 item[Tag(0x30060050)] = _raw_ds(0x30060050, xyz.ravel())
                 items.append(item)
         rc.ContourSequence = DicomSequence(items)
@@ -240,12 +259,16 @@ def rtplan_dataset(
     approval_status: str = "APPROVED",
     patient_position: Orientation = "HFS",
     series_number: int = 2,
+    related_plans: Sequence[tuple[str, str]] = (),
 ) -> Dataset:
     """An RT Plan: label, one fraction group, prescriptions, approval, setup.
 
-    The plan has no beams (``NumberOfBeams`` 0): its dose comes as a PLAN (or
-    FRACTION) RTDOSE. ``TargetPrescriptionDose`` is the dose of the whole plan
-    (all fractions), in Gy.
+    The plan has no beams (``NumberOfBeams`` 0): its dose comes as a PLAN,
+    FRACTION or FRACTION_SESSION RTDOSE. ``TargetPrescriptionDose`` is the
+    dose of the whole plan (all fractions), in Gy. ``related_plans`` are
+    (SOP Instance UID, RTPlanRelationship) pairs written to the
+    ReferencedRTPlanSequence (PS3.3 C.8.8.9), e.g. a sequential boost naming
+    the main plan as its PREDECESSOR.
     """
     ds = _base(
         ctx, RT_PLAN_STORAGE, sop_instance_uid, series_instance_uid, "RTPLAN", series_number, label
@@ -262,6 +285,15 @@ def rtplan_dataset(
     ref_ss.ReferencedSOPClassUID = RT_STRUCTURE_SET_STORAGE
     ref_ss.ReferencedSOPInstanceUID = referenced_structure_set_uid
     ds.ReferencedStructureSetSequence = DicomSequence([ref_ss])
+    if related_plans:
+        items = []
+        for uid, relationship in related_plans:
+            item = Dataset()
+            item.ReferencedSOPClassUID = RT_PLAN_STORAGE
+            item.ReferencedSOPInstanceUID = uid
+            item.RTPlanRelationship = relationship
+            items.append(item)
+        ds.ReferencedRTPlanSequence = DicomSequence(items)
     refs: list[Dataset] = []
     for r in dose_references:
         item = Dataset()
@@ -315,15 +347,22 @@ def rtdose_dataset(
     orientation: Orientation = "HFS",
     bits: Literal[16, 32] = 32,
     frame_offsets: Literal["relative", "absolute"] = "relative",
-    summation_type: Literal["PLAN", "FRACTION"] = "PLAN",
+    summation_type: WrittenSummation = "PLAN",
     referenced_fraction_group: int = 1,
     comment: str = "",
     series_number: int = 3,
 ) -> Dataset:
-    """An RT Dose holding ``grid.dose_gy`` (Gy, as given: per fraction for FRACTION).
+    """An RT Dose holding ``grid.dose_gy`` (Gy, as given: one session for FRACTION_SESSION).
+
+    ``summation_type`` only labels the grid (PS3.3 C.8.8.3): PLAN and
+    FRACTION hold the whole plan (FRACTION: the whole of its one fraction
+    group), FRACTION_SESSION one session of it; the caller passes the dose
+    that label means.
 
     ``grid`` has ascending axes and dose indexed (z, y, x); it is flipped into
-    the storage order of ``orientation``. The stored integers are
+    the storage order of ``orientation`` (in the grid's own frame when its
+    ``axes`` are not the identity: rows along ±axes[:, 0], columns along
+    ±axes[:, 1]). The stored integers are
     ``round(dose / DoseGridScaling)``, with the scaling chosen so the maximum
     uses the full ``bits`` range.
 
@@ -346,7 +385,10 @@ def rtdose_dataset(
             raise ValueError(f"the {name} axis of an RTDOSE grid must be evenly spaced")
     iop = ORIENTATIONS[orientation]
     row_x, col_y = iop[0], iop[4]
-    normal_z = row_x * col_y
+    axes = np.asarray(grid.axes, dtype=np.float64)
+    axial = bool(np.array_equal(axes, np.eye(3)))
+    # stored frames advance along row x column; +1 where that is the grid's +z
+    normal_z = row_x * col_y * (1 if axial else int(np.sign(np.linalg.det(axes))))
     if row_x < 0:
         x, dose = x[::-1], dose[:, :, ::-1]
     if col_y < 0:
@@ -361,9 +403,17 @@ def rtdose_dataset(
                 "an absolute GridFrameOffsetVector starting at z = 0 reads as relative; "
                 "shift the grid or use relative offsets"
             )
-        offsets = z
+        # the frames' patient z (the grid's z itself for axial grids)
+        offsets = z if axial else np.array([float((axes @ [x[0], y[0], zk])[2]) for zk in z])
     else:
         raise ValueError(f"frame_offsets must be 'relative' or 'absolute', got {frame_offsets!r}")
+    if axial:
+        position = [x[0], y[0], z[0]]
+        orientation_values = [str(v) for v in iop]
+    else:
+        position = [float(v) for v in axes @ np.array([x[0], y[0], z[0]])]
+        row_dir, col_dir = row_x * axes[:, 0], col_y * axes[:, 1]
+        orientation_values = [format_ds(float(v)) for v in np.concatenate([row_dir, col_dir])]
     dx = float(abs(x[1] - x[0])) if x.size > 1 else 1.0
     dy = float(abs(y[1] - y[0])) if y.size > 1 else 1.0
     dz = np.abs(np.diff(z))
@@ -385,8 +435,8 @@ def rtdose_dataset(
     ds.PatientPosition = orientation
     ds.ContentDate = ctx.date
     ds.ContentTime = ctx.time
-    ds.ImagePositionPatient = [format_ds(x[0]), format_ds(y[0]), format_ds(z[0])]
-    ds.ImageOrientationPatient = [str(v) for v in iop]
+    ds.ImagePositionPatient = [format_ds(v) for v in position]
+    ds.ImageOrientationPatient = orientation_values
     ds.PixelSpacing = [format_ds(dy), format_ds(dx)]
     ds.SliceThickness = format_ds(float(dz[0])) if dz.size and np.allclose(dz, dz[0]) else ""
     ds.SamplesPerPixel = 1
@@ -410,7 +460,7 @@ def rtdose_dataset(
         ref = Dataset()
         ref.ReferencedSOPClassUID = RT_PLAN_STORAGE
         ref.ReferencedSOPInstanceUID = referenced_plan_uid
-        if summation_type == "FRACTION":
+        if summation_type in ("FRACTION", "FRACTION_SESSION"):
             fg = Dataset()
             fg.ReferencedFractionGroupNumber = referenced_fraction_group
             ref.ReferencedFractionGroupSequence = DicomSequence([fg])

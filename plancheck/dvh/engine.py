@@ -29,6 +29,7 @@ import numpy.typing as npt
 from plancheck.dvh.histogram import DvhAccumulator
 from plancheck.dvh.sampling import Lattice, PlaneSamples, choose_lattice, plane_masks
 from plancheck.dvh.slabs import compute_slabs
+from plancheck.geometry.lattice import PlaneLattice
 from plancheck.model import DoseGrid, Dvh, EndCaps, Structure
 
 __all__ = ["DvhSettings", "StructureSampling", "compute_dvh", "dvh_from_sampling", "sample_structure"]
@@ -70,13 +71,18 @@ def sample_structure(
     grid: DoseGrid,
     settings: DvhSettings | None = None,
     nominal_spacing_mm: float | None = None,
+    plane_lattice: PlaneLattice | None = None,
 ) -> StructureSampling | None:
-    """Rasterise ``structure`` on a lattice aligned with ``grid``; None if it has no contours."""
+    """Rasterise ``structure`` on a lattice aligned with ``grid``; None if it has no contours.
+
+    ``structure`` is in ``grid``'s frame; ``plane_lattice`` is its structure
+    set's plane lattice there (slabs follow it, see :mod:`plancheck.dvh.slabs`).
+    """
     settings = settings or DvhSettings()
     if not structure.has_volume:
         return None
     z = np.array([p.z_mm for p in structure.planes], dtype=np.float64)
-    slabs = compute_slabs(z, settings.end_caps, nominal_spacing_mm)
+    slabs = compute_slabs(z, settings.end_caps, nominal_spacing_mm, plane_lattice)
     lattice = choose_lattice(structure, slabs, grid, settings.max_samples)
     return StructureSampling(structure, lattice, tuple(plane_masks(structure, slabs, lattice)))
 
@@ -86,6 +92,7 @@ def compute_dvh(
     grid: DoseGrid,
     settings: DvhSettings | None = None,
     nominal_spacing_mm: float | None = None,
+    plane_lattice: PlaneLattice | None = None,
 ) -> Dvh:
     """Cumulative DVH of ``structure`` in the dose of ``grid``.
 
@@ -98,9 +105,11 @@ def compute_dvh(
     settings : DvhSettings, optional
     nominal_spacing_mm : float, optional
         Slab thickness for a structure contoured on a single plane.
+    plane_lattice : PlaneLattice, optional
+        The structure set's plane lattice (default: the structure's own planes).
     """
     settings = settings or DvhSettings()
-    sampling = sample_structure(structure, grid, settings, nominal_spacing_mm)
+    sampling = sample_structure(structure, grid, settings, nominal_spacing_mm, plane_lattice)
     return dvh_from_sampling(sampling, grid, settings)
 
 

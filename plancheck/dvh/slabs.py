@@ -1,21 +1,22 @@
 """How thick each contour plane's slab is.
 
 A structure is the stack of right prisms its contours define: the contour of
-plane ``k`` is extruded over the slab ``[lower_k, upper_k]``.
+plane ``k`` is extruded over the slab ``[lower_k, upper_k]``. The slabs follow
+the structure set's *plane lattice* (its image slices, as all ROIs' planes
+show them: :mod:`plancheck.geometry.lattice`), or, without one, the
+structure's own planes.
 
-* Between two planes the boundary lies halfway between them, so uneven
-  spacing needs no special case.
-* A *gap* is a distance between neighbouring planes of more than
-  ``GAP_FACTOR`` (2.5) times the structure's median plane spacing: a
-  structure in two parts along z, or several planes left out. Across a gap
-  each side ends as if it were an end plane. A single missing plane (twice
-  the spacing) or a change of CT slice thickness (2.5 -> 5 mm) is uneven
-  spacing, not a gap, and is bridged.
-* End planes (the first, the last, and those beside a gap) extend half the
-  median spacing outwards with :attr:`EndCaps.HALF`, and not at all with
-  :attr:`EndCaps.NONE`. A plane that is an end on both sides (a single
-  plane, or one isolated by gaps) always gets half caps, else it would have
-  no volume.
+* A *run* is a sequence of the structure's planes on consecutive lattice
+  planes. Within a run the boundary between two planes lies halfway between
+  them, so uneven spacing needs no special case.
+* A structure that skips lattice planes (contoured on some slices only), or
+  that spans a hole of the lattice, is several runs: separate parts.
+* The ends of every run extend outwards by half the step to the neighbouring
+  lattice plane with :attr:`EndCaps.HALF` (half a slice: each plane a full
+  slab of its slice), and not at all with :attr:`EndCaps.NONE`. Where there is
+  no neighbouring plane on that side (the lattice's end, a hole) the step on
+  the run's other side is used. A run of one plane always gets half caps on
+  both sides, else it would have no volume.
 """
 
 from __future__ import annotations
@@ -25,16 +26,25 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from plancheck.geometry.lattice import (
+    GAP_FACTOR,
+    PlaneLattice,
+    lattice_from_positions,
+    regular_lattice,
+)
 from plancheck.model import EndCaps
 
 __all__ = ["GAP_FACTOR", "Slabs", "compute_slabs"]
 
-GAP_FACTOR = 2.5
-
 
 @dataclass(frozen=True, eq=False)
 class Slabs:
-    """Slab bounds of each plane, in mm, same order as the planes (ascending z)."""
+    """Slab bounds of each plane, in mm, same order as the planes (ascending z).
+
+    ``n_gaps`` is the number of breaks between runs (the structure is
+    ``n_gaps + 1`` separate parts along z); ``spacing_mm`` the lattice's median
+    spacing.
+    """
 
     z_mm: npt.NDArray[np.float64]
     lower_mm: npt.NDArray[np.float64]
@@ -48,7 +58,10 @@ class Slabs:
 
 
 def compute_slabs(
-    z_mm: npt.ArrayLike, end_caps: EndCaps, nominal_spacing_mm: float | None = None
+    z_mm: npt.ArrayLike,
+    end_caps: EndCaps,
+    nominal_spacing_mm: float | None = None,
+    lattice: PlaneLattice | None = None,
 ) -> Slabs:
     """Slab bounds for planes at ascending ``z_mm``.
 
@@ -57,11 +70,22 @@ def compute_slabs(
     z_mm : array_like, shape (planes,)
         Plane positions, strictly ascending.
     end_caps : EndCaps
-        Convention at the ends of the structure.
+        Convention at the ends of each run (``HALF`` or ``NONE``).
     nominal_spacing_mm : float, optional
-        Spacing to use when the structure has a single plane (typically the
-        structure set's median contour spacing). Ignored otherwise.
+        Slab thickness of a plane that has no lattice neighbour at all (a
+        structure set of one plane). Ignored otherwise.
+    lattice : PlaneLattice, optional
+        The structure set's lattice. Without one (or when the planes do not
+        lie on it) the structure's own planes are its lattice.
+
+    Raises
+    ------
+    ValueError
+        When the planes do not ascend, ``end_caps`` is not resolved, or a
+        plane has no neighbour and no nominal spacing is given.
     """
+    if end_caps not in (EndCaps.HALF, EndCaps.NONE):
+        raise ValueError(f"end caps must be resolved to 'half' or 'none', not {end_caps.value!r}")
     z = np.asarray(z_mm, dtype=np.float64)
     n = z.size
     if n == 0:
@@ -69,31 +93,39 @@ def compute_slabs(
         return Slabs(empty, empty, empty, 0.0, 0)
     if n > 1 and np.any(np.diff(z) <= 0):
         raise ValueError("contour planes must be strictly ascending in z")
-    diffs = np.diff(z)
-    if n > 1:
-        spacing = float(np.median(diffs))
-    elif nominal_spacing_mm is not None and nominal_spacing_mm > 0:
+    idx = lattice.indices(z) if lattice is not None else None
+    if lattice is not None and idx is None:
+        # planes off the lattice (a derived structure's, beyond the set's planes): join them
+        lattice = regular_lattice(np.concatenate([lattice.z_mm, z]))
+        idx = lattice.indices(z) if lattice is not None else None
+    if lattice is None or idx is None:
+        lattice = lattice_from_positions(z)
+        assert lattice is not None
+        idx = np.arange(n, dtype=np.intp)
+    spacing = lattice.spacing_mm
+    if spacing is None:
+        if nominal_spacing_mm is None or not nominal_spacing_mm > 0:
+            raise ValueError(
+                "a structure with a single contour plane needs a nominal contour spacing"
+            )
         spacing = float(nominal_spacing_mm)
-    else:
-        raise ValueError(
-            "a structure with a single contour plane needs a nominal contour spacing"
-        )
-    gap = diffs > GAP_FACTOR * spacing
-    half = 0.5 * spacing
+
+    # neighbours within the structure: planes k and k+1 on adjacent lattice planes
+    joined = (np.diff(idx) == 1) & np.array(
+        [lattice.adjacent(int(i)) for i in idx[:-1]], dtype=bool
+    )
     lower = np.empty(n)
     upper = np.empty(n)
-    lower[1:] = z[1:] - 0.5 * diffs
-    upper[:-1] = z[:-1] + 0.5 * diffs
-    # ends: first, last, and both sides of every gap
-    is_lower_end = np.zeros(n, dtype=bool)
-    is_upper_end = np.zeros(n, dtype=bool)
-    is_lower_end[0] = True
-    is_upper_end[-1] = True
-    is_upper_end[:-1] |= gap
-    is_lower_end[1:] |= gap
-    isolated = is_lower_end & is_upper_end
-    cap = half if end_caps is EndCaps.HALF else 0.0
-    lower_cap = np.where(isolated, half, cap)
-    lower = np.where(is_lower_end, z - lower_cap, lower)
-    upper = np.where(is_upper_end, z + lower_cap, upper)
-    return Slabs(z, lower, upper, spacing, int(gap.sum()))
+    half_caps = end_caps is EndCaps.HALF
+    for k in range(n):
+        i = int(idx[k])
+        below = lattice.step_below_mm(i)
+        above = lattice.step_above_mm(i)
+        local_below = below if below is not None else (above if above is not None else spacing)
+        local_above = above if above is not None else (below if below is not None else spacing)
+        start = k == 0 or not joined[k - 1]
+        end = k == n - 1 or not joined[k]
+        cap = half_caps or (start and end)  # a lone plane always keeps half caps
+        lower[k] = z[k] - (0.5 * local_below if cap else 0.0) if start else 0.5 * (z[k - 1] + z[k])
+        upper[k] = z[k] + (0.5 * local_above if cap else 0.0) if end else 0.5 * (z[k] + z[k + 1])
+    return Slabs(z, lower, upper, float(spacing), int(np.count_nonzero(~joined)))

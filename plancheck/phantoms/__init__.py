@@ -12,4 +12,7 @@
   ``truth.json`` (:func:`~plancheck.phantoms.build.write_phantom`).
 * :mod:`~plancheck.phantoms.spine`: the spine SIB sample plans
   (:func:`~plancheck.phantoms.spine.write_sample_plans`).
+* :mod:`~plancheck.phantoms.reirradiation`: a prior and a current spine course
+  on two frames of reference with their registration and closed-form doses
+  (:func:`~plancheck.phantoms.reirradiation.write_reirradiation`).
 """

@@ -5,8 +5,8 @@
 >>> case.truth("Sphere").dose_at_percent_gy(95)                 # doctest: +SKIP
 
 A case is one folder holding ``RS.*.dcm`` (the ROIs), ``RP.*.dcm`` (one plan
-with its fraction count and prescription), ``RD.*.dcm`` (the dose, PLAN or
-FRACTION) and ``truth.json``: the exact volume, mean, minimum, maximum,
+with its fraction count and prescription), ``RD.*.dcm`` (the dose: PLAN or
+FRACTION, the whole plan; or FRACTION_SESSION, one session) and ``truth.json``: the exact volume, mean, minimum, maximum,
 D-metrics and a sampled cumulative DVH of every ROI as contoured (see
 :mod:`plancheck.phantoms.truth`), for half and for no end caps, and the part of
 each ROI inside the dose grid's voxel cells.
@@ -15,19 +15,29 @@ The dose grid covers the contour stacks (with half end caps) plus
 ``grid_margin_mm`` by default; a negative margin or an explicit
 ``grid_box_mm`` leaves part of the ROIs outside it, for out-of-grid tests.
 Grid points sit at ``grid_anchor_mm + k * spacing``.
+
+**Tilted and oblique phantoms.** Everything above (shapes, contour planes,
+dose field, truth) is defined in the *contour frame*; ``contour_frame`` places
+that frame in the patient (its columns are the frame's axes, a rotation:
+:func:`frame_about` builds one), so contours are written at ``F @ (u, v, w)``
+and the dose grid's rows, columns and frames run along ``F``'s axes. With
+``dose_in_plane_deg`` the grid is also turned about the contour normal
+(contours and grid frames still parallel). A rotation carries the prism stack
+and the linear field along unchanged, so the truth computed in the contour
+frame is the truth of the written files.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from plancheck.dicom.write import ORIENTATIONS, Orientation
+from plancheck.dicom.write import ORIENTATIONS, Orientation, WrittenSummation
 from plancheck.model import DoseGrid, DoseReference, EndCaps, PatientInfo, Structure
 from plancheck.phantoms.fields import (
     GRADIENT_DIRECTIONS,
@@ -51,16 +61,19 @@ from plancheck.phantoms.truth import Box, PhantomTruth, compute_truth, slab_boun
 
 __all__ = [
     "SHAPE_NAMES",
+    "Frame",
     "PhantomBuild",
     "PhantomCase",
     "PhantomSpec",
     "RoiSpec",
     "build_phantom",
+    "frame_about",
     "standard_spec",
     "write_phantom",
 ]
 
 TRUTH_SCHEMA = "plancheck-phantom-truth/1"
+Frame = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
 SHAPE_NAMES = ("sphere", "cylinder", "tilted-cylinder", "cone", "ring", "two-part", "two-part-gap")
 
 
@@ -104,8 +117,15 @@ class PhantomSpec:
         (through the anchor's z), replacing ``dz``.
     orientation, bits, frame_offsets, summation_type
         How the RTDOSE is written (see :mod:`plancheck.dicom.write`).
+    contour_frame : 3 x 3 nested tuple, optional
+        A rotation: its columns are the contour frame's axes in patient
+        coordinates (default: axial, the identity).
+    dose_in_plane_deg : float
+        The dose grid's frame turned about the contour normal by this angle
+        (its frames stay parallel to the contour planes).
     n_fractions : int
-        Fraction count of the plan (FRACTION doses store total / n).
+        Fraction count of the plan (FRACTION_SESSION doses store total / n;
+        PLAN and FRACTION doses the whole plan).
     prescription_gy : float, optional
         Target prescription of the plan (whole plan); default: the dose at
         the first ROI's centre.
@@ -124,12 +144,14 @@ class PhantomSpec:
     orientation: Orientation = "HFS"
     bits: Literal[16, 32] = 32
     frame_offsets: Literal["relative", "absolute"] = "relative"
-    summation_type: Literal["PLAN", "FRACTION"] = "PLAN"
+    summation_type: WrittenSummation = "PLAN"
     n_fractions: int = 1
     prescription_gy: float | None = None
     plan_label: str = ""
     approval_status: str = "APPROVED"
     name: str = "phantom"
+    contour_frame: Frame | None = None
+    dose_in_plane_deg: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.rois:
@@ -142,6 +164,14 @@ class PhantomSpec:
             raise ValueError(f"dose grid spacing must be positive, got {self.dose_grid_mm}")
         if self.n_fractions < 1:
             raise ValueError(f"the fraction count must be at least 1, got {self.n_fractions}")
+        if self.contour_frame is not None:
+            f = np.asarray(self.contour_frame, dtype=np.float64)
+            if f.shape != (3, 3) or not np.allclose(f.T @ f, np.eye(3), atol=1e-12):
+                raise ValueError("contour_frame must be a 3 x 3 rotation (orthonormal columns)")
+            if np.linalg.det(f) < 0:
+                raise ValueError("contour_frame must be a rotation, not a reflection")
+        if self.dose_in_plane_deg != 0.0 and self.grid_box_mm is not None:
+            raise ValueError("a grid turned in-plane is sized by its margin, not grid_box_mm")
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready description (also the seed of the case's UIDs)."""
@@ -206,6 +236,33 @@ class PhantomCase:
     @property
     def paths(self) -> tuple[Path, ...]:
         return (self.rtstruct_path, self.rtplan_path, self.rtdose_path, self.truth_path)
+
+
+def frame_about(*turns: tuple[str, float]) -> Frame:
+    """A rotation from turns about the patient axes, applied in order: ``("x", 0.1), ("y", 2)``.
+
+    Its columns are where the x, y and z axes go; ``frame_about(("x", a))``
+    tilts axial planes by ``a`` degrees about x.
+    """
+    m = np.eye(3)
+    for axis, degrees in turns:
+        a = np.radians(degrees)
+        c, s_ = float(np.cos(a)), float(np.sin(a))
+        k = "xyz".index(axis)
+        r = np.eye(3)
+        i, j = [n for n in range(3) if n != k]
+        r[i, i], r[i, j], r[j, i], r[j, j] = c, -s_, s_, c
+        if axis == "y":  # right-handed about y: z -> x
+            r[i, j], r[j, i] = s_, -s_
+        m = r @ m
+    rows = tuple(tuple(float(v) for v in row) for row in m)
+    return rows  # type: ignore[return-value]
+
+
+def _in_plane(degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    c, s_ = float(np.cos(a)), float(np.sin(a))
+    return np.array([[c, -s_, 0.0], [s_, c, 0.0], [0.0, 0.0, 1.0]])
 
 
 def _default_shape(kind: str, r: float, centre: tuple[float, float, float]) -> Shape:
@@ -345,36 +402,63 @@ def build_phantom(spec: PhantomSpec) -> PhantomBuild:
         extent = tuple((lo - m, hi + m) for lo, hi in bounds)  # type: ignore[assignment]
     dx, dy, dz = spec.dose_grid_mm
     ax, ay, az = spec.grid_anchor_mm
+    # the grid's frame relative to the contour frame: turned about the normal
+    turn = _in_plane(spec.dose_in_plane_deg)
+    field_on_grid = spec.field
+    if spec.dose_in_plane_deg != 0.0:
+        corners = np.array(
+            [[xx, yy, zz] for xx in extent[0] for yy in extent[1] for zz in extent[2]]
+        )
+        on_grid = corners @ turn  # contour-frame points in grid-frame coordinates
+        extent = tuple((float(on_grid[:, k].min()), float(on_grid[:, k].max())) for k in range(3))  # type: ignore[assignment]
+        g = np.asarray(spec.field.gradient_gy_per_mm) @ turn
+        r = np.asarray(spec.field.reference_mm) @ turn
+        field_on_grid = LinearField(
+            spec.field.dose_at_reference_gy,
+            (float(g[0]), float(g[1]), float(g[2])),
+            (float(r[0]), float(r[1]), float(r[2])),
+        )
     x = grid_axis(extent[0][0], extent[0][1], dx, ax)
     y = grid_axis(extent[1][0], extent[1][1], dy, ay)
     if spec.dose_frame_gaps_mm is None:
         z = grid_axis(extent[2][0], extent[2][1], dz, az)
     else:
         z = uneven_axis(extent[2][0], extent[2][1], spec.dose_frame_gaps_mm, az)
-    corners = spec.field.dose_gy(
+    corner_doses = field_on_grid.dose_gy(
         np.array([x[0], x[-1]])[:, None, None],
         np.array([y[0], y[-1]])[None, :, None],
         np.array([z[0], z[-1]])[None, None, :],
     )
-    if float(corners.min()) < 0:
+    if float(corner_doses.min()) < 0:
         raise ValueError(
-            f"the dose field reaches {float(corners.min()):.3g} Gy on the grid; raise the dose at the "
+            f"the dose field reaches {float(corner_doses.min()):.3g} Gy on the grid; raise the dose at the "
             "centre or lower the gradient so that it stays >= 0"
         )
-    dose = sample_field(spec.field, x, y, z, set_uids(_seed(spec), 1).frame_of_reference)
+    dose = sample_field(field_on_grid, x, y, z, set_uids(_seed(spec), 1).frame_of_reference)
+    frame = np.eye(3) if spec.contour_frame is None else np.asarray(spec.contour_frame)
+    if spec.contour_frame is not None or spec.dose_in_plane_deg != 0.0:
+        dose = replace(dose, axes=frame @ turn)
     cells: Box = (
         _cells(x),
         _cells(y),
         _cells(z),
     )
-    covered = all(c[0] <= b[0] and b[1] <= c[1] for c, b in zip(cells, bounds, strict=True))
+    covered = spec.dose_in_plane_deg != 0.0 or all(
+        c[0] <= b[0] and b[1] <= c[1] for c, b in zip(cells, bounds, strict=True)
+    )
     truths: dict[tuple[str, EndCaps], PhantomTruth] = {}
     in_grid: dict[tuple[str, EndCaps], PhantomTruth] = {}
+    set_planes = [p.z_mm for s in structures for p in s.planes]  # the structure set's planes
     for roi, s in zip(spec.rois, structures, strict=True):
         ideal = roi.shape.ideal_volume_mm3() / 1000.0
-        for caps in EndCaps:
+        for caps in (EndCaps.HALF, EndCaps.NONE):
             t = compute_truth(
-                s, spec.field, caps, ideal_volume_cc=ideal, nominal_spacing_mm=spacing[0]
+                s,
+                spec.field,
+                caps,
+                ideal_volume_cc=ideal,
+                nominal_spacing_mm=spacing[0],
+                lattice_mm=set_planes,
             )
             truths[(roi.name, caps)] = t
             in_grid[(roi.name, caps)] = (
@@ -387,6 +471,7 @@ def build_phantom(spec: PhantomSpec) -> PhantomBuild:
                     ideal_volume_cc=None,
                     nominal_spacing_mm=spacing[0],
                     box_mm=cells,
+                    lattice_mm=set_planes,
                 )
             )
     return PhantomBuild(spec, structures, dose, cells, truths, in_grid)
@@ -407,7 +492,7 @@ def _truth_document(build: PhantomBuild, paths: RtSetPaths) -> dict[str, Any]:
             "ideal_volume_cc": roi.shape.ideal_volume_mm3() / 1000.0,
             "n_planes": len(s.planes),
         }
-        for caps in EndCaps:
+        for caps in (EndCaps.HALF, EndCaps.NONE):
             t = build.truths[(roi.name, caps)]
             inside = build.in_grid_truths[(roi.name, caps)]
             d = t.to_dict()
@@ -463,6 +548,7 @@ def _truth_document(build: PhantomBuild, paths: RtSetPaths) -> dict[str, Any]:
             "y": axis(g.y_mm),
             "z": axis(g.z_mm),
             "cells_box_mm": [list(b) for b in build.grid_cells_box_mm],
+            "axes": np.asarray(g.axes).tolist(),
             "orientation": spec.orientation,
             "bits": spec.bits,
             "frame_offsets": spec.frame_offsets,
@@ -508,6 +594,7 @@ def write_phantom(spec: PhantomSpec, out_dir: Path | str) -> PhantomCase:
         plans=(plan,),
         orientation=spec.orientation,
         study_description=f"plancheck phantom {spec.name}",
+        structure_axes=spec.contour_frame,
     )
     truth_path = out / "truth.json"
     doc = _truth_document(build, paths)

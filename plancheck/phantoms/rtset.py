@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from plancheck.dicom.write import (
     DicomContext,
     Orientation,
+    WrittenSummation,
     derived_uid,
     rtdose_dataset,
     rtplan_dataset,
@@ -32,8 +34,12 @@ __all__ = ["PlanDoseSpec", "RtSetPaths", "RtSetUids", "set_uids", "write_rt_set"
 class PlanDoseSpec:
     """One plan of a set and the dose it delivers over all its fractions.
 
-    ``dose`` is the total plan dose in Gy (ascending axes). With
-    ``summation_type="FRACTION"`` the RTDOSE stores ``dose / n_fractions``.
+    ``dose`` is the whole plan's dose in Gy (ascending axes). PLAN and
+    FRACTION RTDOSEs store it as it is (FRACTION: the whole of the plan's one
+    fraction group, PS3.3 C.8.8.3); a FRACTION_SESSION RTDOSE stores one
+    session, ``dose / n_fractions``. ``relations`` are (index of another plan
+    of the set, RTPlanRelationship) pairs, written to the plan's
+    ReferencedRTPlanSequence.
     """
 
     label: str
@@ -43,9 +49,10 @@ class PlanDoseSpec:
     name: str = ""
     description: str = ""
     approval_status: str = "APPROVED"
-    summation_type: Literal["PLAN", "FRACTION"] = "PLAN"
+    summation_type: WrittenSummation = "PLAN"
     bits: Literal[16, 32] = 32
     frame_offsets: Literal["relative", "absolute"] = "relative"
+    relations: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,10 +99,13 @@ def write_rt_set(
     orientation: Orientation = "HFS",
     study_description: str = "",
     file_stem: str = "",
+    structure_axes: npt.ArrayLike | None = None,
 ) -> RtSetPaths:
     """Write ``RS.<stem>.dcm`` and per plan ``RP.<stem><label>.dcm``/``RD.<stem><label>.dcm``.
 
-    The dose grids' frame of reference is replaced by the set's own.
+    The dose grids' frame of reference is replaced by the set's own; their
+    frames (``axes``) are kept. ``structure_axes`` is the frame the
+    structures' coordinates are in (default: axial).
     """
     uids = set_uids(seed, len(plans))
     ctx = DicomContext(
@@ -112,6 +122,7 @@ def write_rt_set(
         sop_instance_uid=uids.rtstruct,
         series_instance_uid=derived_uid(seed, "rtstruct-series"),
         label=structure_set_label,
+        axes=structure_axes,
     )
     rs_path = write_dataset(rs, out_dir / f"RS.{stem}{_safe(structure_set_label)}.dcm")
     rp_paths: list[Path] = []
@@ -130,15 +141,18 @@ def write_rt_set(
             approval_status=p.approval_status,
             patient_position=orientation,
             series_number=2 + 2 * k,
+            related_plans=tuple((uids.plans[j], rel) for j, rel in p.relations),
         )
         total = p.dose
-        stored = total.dose_gy / p.n_fractions if p.summation_type == "FRACTION" else total.dose_gy
+        session = p.summation_type == "FRACTION_SESSION"
+        stored = total.dose_gy / p.n_fractions if session else total.dose_gy
         grid = DoseGrid(
             np.asarray(stored, dtype=np.float64),
             total.x_mm,
             total.y_mm,
             total.z_mm,
             uids.frame_of_reference,
+            total.axes,
         )
         rd = rtdose_dataset(
             ctx,

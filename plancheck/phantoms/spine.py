@@ -57,8 +57,9 @@ Variants (each a folder with one structure set, its plan(s) and dose(s)):
 (Values from plancheck's DVH engine at its default settings, half end caps.)
 
 RTSTRUCT, RTPLAN (label, fractions, TARGET prescriptions for PTV_boost and PTV,
-APPROVED) and RTDOSE (PLAN dose, 16 bit) share one study and frame of
-reference per folder; UIDs are derived from fixed seeds, so the files are
+APPROVED; the sequential boost plan names the SIB plan as its PREDECESSOR in
+its ReferencedRTPlanSequence, so the two are summed as one course) and RTDOSE
+(PLAN dose, 16 bit) share one study and frame of reference per folder; UIDs are derived from fixed seeds, so the files are
 reproducible byte for byte.
 """
 
@@ -459,6 +460,8 @@ def build_spine(variant: str) -> SpinePhantom:
                 # a 2.5 mm grid, shifted, reaching every point of the SIB grid
                 dose=_grid(SEQ_BOOST_MODEL, 2.5, 1.25, for_uid, cover=sib_dose_grid),
                 bits=16,
+                # the boost plan follows the SIB plan: RTPlanRelationship PREDECESSOR (PS3.3 C.8.8.9)
+                relations=((0, "PREDECESSOR"),),
             )
         )
     return SpinePhantom(variant, folder, seed, patient, spine_structures(), tuple(plans))

@@ -5,12 +5,16 @@ convention of the DVH engine, implemented again here from its description so
 the truth does not depend on the code it checks):
 
 * rings on one plane combine by the even-odd rule (an inner ring is a hole);
+* the structure set's plane lattice is the sorted positions of all its ROIs'
+  planes (or of the structure's own planes); a lattice step longer than
+  :data:`GAP_FACTOR` times the shorter of its neighbouring steps is a hole;
 * each plane's polygon is extruded over its slab, bounded halfway to the
-  neighbouring planes; a distance of more than :data:`GAP_FACTOR` times the
-  median plane spacing is a gap, across which both sides end;
-* end planes (first, last, beside a gap) extend half the median spacing
-  outwards with :attr:`EndCaps.HALF` and not at all with :attr:`EndCaps.NONE`;
-  a plane that is an end on both sides always gets half caps.
+  neighbouring plane where that plane is the structure's and the next lattice
+  plane (not across a hole); elsewhere the plane ends a run;
+* run ends extend outwards by half the step to the neighbouring lattice plane
+  (the step on the other side where there is none, or a hole) with
+  :attr:`EndCaps.HALF`, and not at all with :attr:`EndCaps.NONE`; a run of one
+  plane always gets half caps.
 
 In the field ``D = a + gxy · (x, y) + gz z`` write ``G = |gxy|`` and
 ``u = gxy · (x, y) / G``. For one polygon the area above the cut ``u >= s`` is,
@@ -41,6 +45,7 @@ of a structure) ``D_x`` is the highest dose with ``V(d) >= x``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -75,10 +80,13 @@ def slab_bounds(
     z_mm: Sequence[float] | FloatArray,
     end_caps: EndCaps,
     nominal_spacing_mm: float | None = None,
+    lattice_mm: Sequence[float] | FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Lower and upper slab bound of each plane (ascending ``z_mm``), in mm.
 
-    ``nominal_spacing_mm`` is needed only for a structure with a single plane.
+    ``lattice_mm`` are the plane positions of the whole structure set (the
+    structure's own planes when None); ``nominal_spacing_mm`` is needed only
+    when the lattice has a single position.
     """
     z = np.asarray(z_mm, dtype=np.float64)
     n = z.size
@@ -86,28 +94,52 @@ def slab_bounds(
         return np.zeros(0), np.zeros(0)
     if n > 1 and np.any(np.diff(z) <= 0):
         raise ValueError("contour planes must be strictly ascending in z")
-    if n == 1:
+    lat: list[float] = []
+    for v in sorted(
+        float(x) for x in (z if lattice_mm is None else np.concatenate([lattice_mm, z]))
+    ):
+        if not lat or v - lat[-1] > 0.05:
+            lat.append(v)
+    steps = [b - a for a, b in itertools.pairwise(lat)]
+    hole = [
+        len(steps) > 1
+        and steps[k]
+        > GAP_FACTOR
+        * min(steps[k - 1] if k > 0 else math.inf, steps[k + 1] if k + 1 < len(steps) else math.inf)
+        for k in range(len(steps))
+    ]
+    if not steps:
         if nominal_spacing_mm is None or not nominal_spacing_mm > 0:
             raise ValueError("a structure with one contour plane needs a nominal contour spacing")
-        spacing = float(nominal_spacing_mm)
+        fallback = float(nominal_spacing_mm)
     else:
-        spacing = float(np.median(np.diff(z)))
-    gaps = np.diff(z) > GAP_FACTOR * spacing
+        fallback = float(np.median([s for s, h in zip(steps, hole, strict=True) if not h]))
+    lat_arr = np.asarray(lat)
+    where = [int(np.argmin(np.abs(lat_arr - v))) for v in z]
+
+    def step(j: int, direction: int) -> float | None:
+        k = j - 1 if direction < 0 else j
+        if k < 0 or k >= len(steps) or hole[k]:
+            return None
+        return steps[k]
+
     lower = np.empty(n)
     upper = np.empty(n)
-    mid = 0.5 * (z[1:] + z[:-1])
-    lower[1:] = mid
-    upper[:-1] = mid
-    low_end = np.zeros(n, dtype=bool)
-    high_end = np.zeros(n, dtype=bool)
-    low_end[0] = True
-    high_end[-1] = True
-    low_end[1:] |= gaps
-    high_end[:-1] |= gaps
-    cap = 0.5 * spacing if end_caps is EndCaps.HALF else 0.0
-    cap_each = np.where(low_end & high_end, 0.5 * spacing, cap)
-    lower = np.where(low_end, z - cap_each, lower)
-    upper = np.where(high_end, z + cap_each, upper)
+    for k in range(n):
+        j = where[k]
+        linked_down = k > 0 and where[k - 1] == j - 1 and step(j, -1) is not None
+        linked_up = k < n - 1 and where[k + 1] == j + 1 and step(j, +1) is not None
+        down, up = step(j, -1), step(j, +1)
+        cap_down = down if down is not None else (up if up is not None else fallback)
+        cap_up = up if up is not None else (down if down is not None else fallback)
+        lone = not linked_down and not linked_up
+        capped = end_caps is EndCaps.HALF or lone
+        lower[k] = (
+            0.5 * (z[k - 1] + z[k]) if linked_down else z[k] - (0.5 * cap_down if capped else 0.0)
+        )
+        upper[k] = (
+            0.5 * (z[k] + z[k + 1]) if linked_up else z[k] + (0.5 * cap_up if capped else 0.0)
+        )
     return lower, upper
 
 
@@ -256,10 +288,11 @@ def _build_stack(
     end_caps: EndCaps,
     nominal_spacing_mm: float | None,
     box_mm: Box | None,
+    lattice_mm: Sequence[float] | FloatArray | None = None,
 ) -> _Stack:
     planes = structure.planes
     z = np.array([p.z_mm for p in planes], dtype=np.float64)
-    lower, upper = slab_bounds(z, end_caps, nominal_spacing_mm)
+    lower, upper = slab_bounds(z, end_caps, nominal_spacing_mm, lattice_mm)
     geoms = [_even_odd(p.polygons) for p in planes]
     if box_mm is not None:
         (x0, x1), (y0, y1), (z0, z1) = box_mm
@@ -481,6 +514,7 @@ def compute_truth(
     ideal_volume_cc: float | None = None,
     nominal_spacing_mm: float | None = None,
     box_mm: Box | None = None,
+    lattice_mm: Sequence[float] | FloatArray | None = None,
 ) -> PhantomTruth:
     """Exact DVH truth of ``structure`` (as contoured) in ``field_``.
 
@@ -499,8 +533,11 @@ def compute_truth(
     box_mm : ((x0, x1), (y0, y1), (z0, z1)), optional
         Keep only the part of the structure inside this box (for the part of a
         structure inside a dose grid's cells).
+    lattice_mm : sequence of float, optional
+        The plane positions of the whole structure set (default: the
+        structure's own).
     """
-    stack = _build_stack(structure, field_, end_caps, nominal_spacing_mm, box_mm)
+    stack = _build_stack(structure, field_, end_caps, nominal_spacing_mm, box_mm, lattice_mm)
     volume_cc = stack.volume_mm3 / 1000.0
     if stack.n_planes == 0 or volume_cc <= 0:
         return PhantomTruth(

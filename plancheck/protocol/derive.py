@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from plancheck.geometry.derived import difference, expand, intersection, union
+from plancheck.geometry.lattice import PlaneLattice
 from plancheck.model import EndCaps, Structure
 from plancheck.protocol.expressions import BooleanOp, Expr, Margin, RoiName
 from plancheck.protocol.matching import StructureMatch
@@ -26,25 +27,33 @@ from plancheck.protocol.matching import StructureMatch
 __all__ = ["build_structure"]
 
 
-def _build(expr: Expr, rois: Mapping[str, Structure], name: str, end_caps: EndCaps) -> Structure:
+def _build(
+    expr: Expr,
+    rois: Mapping[str, Structure],
+    name: str,
+    end_caps: EndCaps,
+    lattice: PlaneLattice | None = None,
+) -> Structure:
     if isinstance(expr, RoiName):
         return rois[expr.name]
     if isinstance(expr, Margin):
-        return expand(
-            _build(expr.operand, rois, name, end_caps), expr.margin_mm, name, end_caps=end_caps
-        )
-    a = _build(expr.left, rois, name, end_caps)
-    b = _build(expr.right, rois, name, end_caps)
+        operand = _build(expr.operand, rois, name, end_caps, lattice)
+        return expand(operand, expr.margin_mm, name, end_caps=end_caps, lattice=lattice)
+    a = _build(expr.left, rois, name, end_caps, lattice)
+    b = _build(expr.right, rois, name, end_caps, lattice)
     op = {
         BooleanOp.DIFFERENCE: difference,
         BooleanOp.UNION: union,
         BooleanOp.INTERSECTION: intersection,
     }[expr.op]
-    return op(a, b, name, end_caps=end_caps)
+    return op(a, b, name, end_caps=end_caps, lattice=lattice)
 
 
 def build_structure(
-    match: StructureMatch, rois: Mapping[str, Structure], end_caps: EndCaps = EndCaps.HALF
+    match: StructureMatch,
+    rois: Mapping[str, Structure],
+    end_caps: EndCaps = EndCaps.HALF,
+    lattice: PlaneLattice | None = None,
 ) -> Structure:
     """The structure to compute a DVH on.
 
@@ -56,6 +65,9 @@ def build_structure(
         The structure set's ROIs by name.
     end_caps
         The end-cap convention, as for the DVH engine.
+    lattice
+        The structure set's plane lattice (in the ROIs' frame), as for the
+        DVH engine.
 
     Raises
     ------
@@ -66,7 +78,7 @@ def build_structure(
         return rois[match.roi_name]
     if match.derived is None:
         raise ValueError(f"structure {match.structure!r} is {match.status.value}: nothing to build")
-    built = _build(match.derived.expression, rois, match.structure, end_caps)
+    built = _build(match.derived.expression, rois, match.structure, end_caps, lattice)
     if not _has_margin(match.derived.expression):
         return built
     return _within_structure_set(built, rois)

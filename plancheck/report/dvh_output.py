@@ -84,6 +84,14 @@ def to_document(report: DvhReport, *, curves: bool = False, source: str | None =
         "prescription_gy": report.prescription_gy,
         "settings": {
             "end_caps": report.settings.end_caps.value,
+            **(
+                {}
+                if report.end_caps is None
+                else {
+                    "end_caps_requested": report.end_caps.requested.value,
+                    "end_caps_reason": report.end_caps.reason,
+                }
+            ),
             "bin_width_gy": report.settings.bin_width_gy,
             "dose_interpolation": "trilinear",
             "partial_volume": "fractional pixel coverage on a lattice finer than the dose grid",
@@ -132,7 +140,10 @@ def render_table(report: DvhReport) -> Any:
         f"{p.label} ({p.n_fractions} fx)" if p.n_fractions else p.label for p in report.plans
     )
     # Text, not str: names from DICOM files and metric brackets are never read as markup
-    table = Table(title=Text(f"DVH metrics — {plans}"), header_style="bold")
+    caption = None
+    if report.end_caps is not None:
+        caption = Text(f"End caps: {report.end_caps.end_caps.value} — {report.end_caps.reason}")
+    table = Table(title=Text(f"DVH metrics — {plans}"), caption=caption, header_style="bold")
     table.add_column("Structure")
     table.add_column("ROI", justify="right")
     for name in metric_names:

@@ -126,6 +126,7 @@ def evaluation_document(
             "input_files": input_files(ev.course),
             "settings": {
                 "end_caps": ev.settings.end_caps.value,
+                **_end_caps_settings(ev),
                 "bin_width_gy": ev.settings.bin_width_gy,
                 "plan": ev.plan_label,
                 "accept_mismatch": ev.accept_mismatch,
@@ -174,6 +175,18 @@ def evaluation_document(
             "spread": ev.scale.spread,
             "message": ev.scale.describe(),
         }
+    return out
+
+
+def _end_caps_settings(ev: CourseEvaluation) -> dict[str, Any]:
+    """Which end-cap convention was used and why, for the evaluation and for the cross-check."""
+    out: dict[str, Any] = {}
+    if ev.end_caps is not None:
+        out["end_caps_requested"] = ev.end_caps.requested.value
+        out["end_caps_reason"] = ev.end_caps.reason
+    if ev.crosscheck_end_caps is not None:
+        out["crosscheck_end_caps"] = ev.crosscheck_end_caps.end_caps.value
+        out["crosscheck_end_caps_reason"] = ev.crosscheck_end_caps.reason
     return out
 
 

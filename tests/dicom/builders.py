@@ -326,14 +326,35 @@ def rtplan(
     ion: bool = False,
     approval: str = "APPROVED",
     patient_id: str = PATIENT_ID,
+    related: Sequence[tuple[str, str]] = (),
+    beam_dose_gy: float | None = None,
+    intent: str | None = None,
+    group_beams: Sequence[Sequence[int]] | None = None,
 ) -> Dataset:
-    """An RT (Ion) Plan: fraction groups with their counts (None: count omitted), one TARGET prescription."""
+    """An RT (Ion) Plan: fraction groups with their counts (None: count omitted), one TARGET prescription.
+
+    ``related`` are (SOP Instance UID, RTPlanRelationship) items of the
+    ReferencedRTPlanSequence; ``beam_dose_gy`` is the BeamDose (Gy per
+    fraction) written for every beam of every fraction group; ``group_beams``
+    the beams of each fraction group (default: every beam in every group).
+    """
     ds = _base(
         RT_ION_PLAN if ion else RT_PLAN, sop_uid or uid(f"plan {label}"), "RTPLAN", patient_id
     )
     ds.RTPlanLabel = label
     ds.RTPlanName = f"{label} name"
     ds.ApprovalStatus = approval
+    if intent is not None:
+        ds.PlanIntent = intent
+    if related:
+        items = []
+        for other, relationship in related:
+            item = Dataset()
+            item.ReferencedSOPClassUID = RT_PLAN
+            item.ReferencedSOPInstanceUID = other
+            item.RTPlanRelationship = relationship
+            items.append(item)
+        ds.ReferencedRTPlanSequence = DicomSequence(items)
     if frame_of_reference is not None:
         ds.FrameOfReferenceUID = frame_of_reference
     if structure_set_uid is not None:
@@ -355,11 +376,14 @@ def rtplan(
         fg.FractionGroupNumber = number
         if n is not None:
             fg.NumberOfFractionsPlanned = n
-        fg.NumberOfBeams = len(beams)
+        its_beams = beams if group_beams is None else group_beams[number - 1]
+        fg.NumberOfBeams = len(its_beams)
         refs = []
-        for b in beams:
+        for b in its_beams:
             rb = Dataset()
             rb.ReferencedBeamNumber = b
+            if beam_dose_gy is not None:
+                rb.BeamDose = _ds(beam_dose_gy)
             refs.append(rb)
         fg.ReferencedBeamSequence = DicomSequence(refs)
         groups.append(fg)

@@ -168,19 +168,6 @@ def test_relative_dose_is_refused_with_the_reason() -> None:
         rtdose_from_dataset(b.rtdose(_dose(units="RELATIVE")))
 
 
-@pytest.mark.parametrize(
-    "orientation",
-    [
-        (0.9998477, 0.0174524, 0.0, -0.0174524, 0.9998477, 0.0),  # rotated 1 degree about z
-        (1.0, 0.0, 0.0, 0.0, 0.0, -1.0),  # coronal
-        (0.0, 1.0, 0.0, 1.0, 0.0, 0.0),  # axial but rows along y
-    ],
-)
-def test_non_axial_grids_are_refused(orientation: tuple[float, ...]) -> None:
-    with pytest.raises(UnsupportedDataError, match="not axial"):
-        rtdose_from_dataset(b.rtdose(_dose(orientation=orientation)))
-
-
 @pytest.mark.parametrize("scaling", ["0", "-1e-5", "nan", "inf"])
 def test_dose_grid_scaling_must_be_a_positive_number(scaling: str) -> None:
     ds = b.rtdose(_dose(scaling=1e-3))
@@ -216,7 +203,7 @@ def test_a_huge_header_is_refused_before_allocation() -> None:
     ds = b.rtdose(_dose())
     ds.Rows, ds.Columns, ds.NumberOfFrames = 2000, 2000, 2000
     ds.GridFrameOffsetVector = [str(v) for v in range(2000)]
-    with pytest.raises(UnsupportedDataError, match="GiB"):
+    with pytest.raises(UnsupportedDataError, match="8,000,000,000 voxels"):
         rtdose_from_dataset(ds)
 
 

@@ -214,12 +214,14 @@ def test_same_patient_point_same_dose_in_all_orientations(tmp_path):
     assert values["HFS"] == pytest.approx(30.0, abs=1e-6)
 
 
-def test_fraction_dose_and_fraction_count(tmp_path):
+@pytest.mark.parametrize(("summation", "stored_share"), [("FRACTION", 1.0), ("FRACTION_SESSION", 0.2)])
+def test_fraction_doses_and_fraction_count(tmp_path, summation, stored_share):
+    """PS3.3 C.8.8.3: a FRACTION dose holds its whole fraction group, a FRACTION_SESSION dose one session."""
     spec = standard_spec(
         "sphere",
         radius_mm=8.0,
         dose_grid_mm=2.0,
-        summation_type="FRACTION",
+        summation_type=summation,
         n_fractions=5,
         dose_at_centre_gy=40.0,
         gradient="z",
@@ -227,7 +229,7 @@ def test_fraction_dose_and_fraction_count(tmp_path):
     case = write_phantom(spec, tmp_path)
     rd = pydicom.dcmread(case.rtdose_path)
     rp = pydicom.dcmread(case.rtplan_path)
-    assert rd.DoseSummationType == "FRACTION"
+    assert rd.DoseSummationType == summation
     assert (
         rd.ReferencedRTPlanSequence[0]
         .ReferencedFractionGroupSequence[0]
@@ -236,7 +238,7 @@ def test_fraction_dose_and_fraction_count(tmp_path):
     )
     assert rp.FractionGroupSequence[0].NumberOfFractionsPlanned == 5
     dose, pos = dose_and_positions(rd)
-    expected = spec.field.dose_gy(pos[..., 0], pos[..., 1], pos[..., 2]) / 5
+    expected = spec.field.dose_gy(pos[..., 0], pos[..., 1], pos[..., 2]) * stored_share
     assert np.max(np.abs(dose - expected)) <= 0.5 * float(rd.DoseGridScaling) + 1e-12
     doc = json.loads(case.truth_path.read_text())
     # the truth is for the plan's total dose
@@ -264,7 +266,7 @@ def test_truth_json_of_every_shape(tmp_path, shape):
     assert doc["schema"] == "plancheck-phantom-truth/1"
     assert doc["files"]["rtdose"] == case.rtdose_path.name
     (roi,) = doc["rois"]
-    for caps in EndCaps:
+    for caps in (EndCaps.HALF, EndCaps.NONE):
         entry = roi[caps.value]
         t = case.truth(roi["name"], caps)
         assert entry["volume_cc"] == t.volume_cc

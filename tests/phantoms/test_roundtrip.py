@@ -74,21 +74,21 @@ def test_rtstruct_and_rtplan_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("orientation", ["HFS", "FFS"])
-def test_uneven_fraction_dose_round_trip(tmp_path, orientation):
+def test_uneven_session_dose_round_trip(tmp_path, orientation):
     spec = standard_spec(
         "cone",
         radius_mm=8.0,
         dose_grid_mm=2.0,
         dose_frame_gaps_mm=(2.0, 3.0),
         orientation=orientation,
-        summation_type="FRACTION",
+        summation_type="FRACTION_SESSION",
         n_fractions=4,
     )
     case = write_phantom(spec, tmp_path)
     dose = rtdose.read_rtdose(case.rtdose_path)
     want = case.build.dose
     np.testing.assert_allclose(dose.grid.z_mm, want.z_mm, atol=1e-6)
-    assert dose.summation_type == "FRACTION"
+    assert dose.summation_type == "FRACTION_SESSION"
     assert dose.referenced_fraction_group == 1
     tol = 0.5 * float(pydicom.dcmread(case.rtdose_path).DoseGridScaling) + float(
         np.finfo(np.float32).eps

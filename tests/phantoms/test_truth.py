@@ -183,7 +183,7 @@ def _check_against_mc(structure, field, caps, nominal=None):
 OBLIQUE = (0.35, -0.5, 0.6)
 
 
-@pytest.mark.parametrize("caps", list(EndCaps))
+@pytest.mark.parametrize("caps", [EndCaps.HALF, EndCaps.NONE])
 @pytest.mark.parametrize(
     "shape",
     [
@@ -224,7 +224,7 @@ def test_uneven_contour_spacing_matches_monte_carlo():
         )
         == 3
     )
-    for caps in EndCaps:
+    for caps in (EndCaps.HALF, EndCaps.NONE):
         _check_against_mc(s, LinearField(25.0, OBLIQUE), caps)
 
 
@@ -302,7 +302,7 @@ def test_phantom_out_of_grid_truth_matches_monte_carlo():
     (x0, x1), _, (z0, z1) = build.grid_cells_box_mm
     assert x0 > -12 and x1 < 12 and z0 > -12 and z1 < 12  # the grid cuts the sphere
     s = build.structure("Sphere")
-    for caps in EndCaps:
+    for caps in (EndCaps.HALF, EndCaps.NONE):
         full = build.truths[("Sphere", caps)]
         part = build.in_grid_truths[("Sphere", caps)]
         mc = sample(s, spec.field, caps, N_MC, box=build.grid_cells_box_mm)

@@ -221,12 +221,25 @@ def short_pixel_data(case: PhantomCase) -> None:
     _edit(case.rtdose_path, edit)
 
 
-def oblique_orientation(case: PhantomCase) -> None:
+def rotated_in_plane(case: PhantomCase) -> None:
+    """The dose grid turned 10° about z: still axial planes, read in its own frame."""
     a = math.radians(10.0)
 
     def edit(ds: Dataset) -> None:
         ds.ImageOrientationPatient = [
             f"{v:.8f}" for v in (math.cos(a), math.sin(a), 0.0, -math.sin(a), math.cos(a), 0.0)
+        ]
+
+    _edit(case.rtdose_path, edit)
+
+
+def tilted_against_contours(case: PhantomCase) -> None:
+    """The dose grid tilted 10° about x: its frames cut the axial contour planes."""
+    a = math.radians(10.0)
+
+    def edit(ds: Dataset) -> None:
+        ds.ImageOrientationPatient = [
+            f"{v:.8f}" for v in (1.0, 0.0, 0.0, 0.0, math.cos(a), math.sin(a))
         ]
 
     _edit(case.rtdose_path, edit)
@@ -330,6 +343,70 @@ def symlink_loop(case: PhantomCase) -> None:
     os.symlink("..", sub / "loop")
 
 
+def duplicate_identical(case: PhantomCase) -> None:
+    shutil.copyfile(case.rtdose_path, case.directory / "RD.copy.dcm")
+
+
+def duplicate_differs(case: PhantomCase) -> None:
+    """A second file with the dose's SOP Instance UID and 10 % more dose."""
+    copy = case.directory / "RD.copy.dcm"
+    shutil.copyfile(case.rtdose_path, copy)
+
+    def edit(ds: Dataset) -> None:
+        ds.DoseGridScaling = f"{float(ds.DoseGridScaling) * 1.1:.10g}"
+
+    _edit(copy, edit)
+
+
+def unreadable_dose_beside(case: PhantomCase) -> None:
+    """A second RTDOSE of the same plan (its own UID), cut short in transfer."""
+    copy = case.directory / "RD.second.dcm"
+    shutil.copyfile(case.rtdose_path, copy)
+
+    def edit(ds: Dataset) -> None:
+        ds.SOPInstanceUID = UNKNOWN_UID
+        ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.UID(UNKNOWN_UID)
+        ds.DoseSummationType = "BEAM"
+
+    _edit(copy, edit)
+    data = copy.read_bytes()
+    copy.write_bytes(data[: len(data) // 2])
+
+
+def junk_after_preamble(case: PhantomCase) -> None:
+    """A file that begins like DICOM (preamble and DICM) and then holds random bytes."""
+    rng = np.random.default_rng(8)
+    junk = b"\0" * 128 + b"DICM" + rng.integers(0, 256, 1 << 20, dtype=np.uint8).tobytes()
+    (case.directory / "junk.dcm").write_bytes(junk)
+
+
+def dose_in_cgy_labelled_gy(case: PhantomCase) -> None:
+    def edit(ds: Dataset) -> None:
+        ds.DoseGridScaling = f"{float(ds.DoseGridScaling) * 100:.10g}"
+
+    _edit(case.rtdose_path, edit)
+
+
+def whole_plan_labelled_one_session(case: PhantomCase) -> None:
+    """A 10-fraction plan whose whole dose is labelled FRACTION_SESSION (so multiplied by 10)."""
+
+    def plan(ds: Dataset) -> None:
+        ds.FractionGroupSequence[0].NumberOfFractionsPlanned = 10
+
+    def dose(ds: Dataset) -> None:
+        ds.DoseSummationType = "FRACTION_SESSION"
+
+    _edit(case.rtplan_path, plan)
+    _edit(case.rtdose_path, dose)
+
+
+def control_point_dose(case: PhantomCase) -> None:
+    def edit(ds: Dataset) -> None:
+        ds.DoseSummationType = "CONTROL_POINT"
+
+    _edit(case.rtdose_path, edit)
+
+
 @dataclass(frozen=True)
 class BadInput:
     """One bad input: how it is made from a good set."""
@@ -356,7 +433,8 @@ CORPUS: tuple[BadInput, ...] = (
     BadInput("offsets-wrong-length", _offsets(_wrong_length)),
     BadInput("offsets-not-monotonic", _offsets(_not_monotonic)),
     BadInput("offsets-repeated", _offsets(_repeated)),
-    BadInput("oblique-orientation", oblique_orientation),
+    BadInput("dose-rotated-in-plane", rotated_in_plane),
+    BadInput("dose-tilted-against-contours", tilted_against_contours),
     BadInput("contour-two-points", _contour_change(_two_points)),
     BadInput("contour-duplicated-points", _contour_change(_duplicated)),
     BadInput("contour-bow-tie", _contour_change(_bow_tie)),
@@ -374,6 +452,13 @@ CORPUS: tuple[BadInput, ...] = (
     BadInput("deeply-nested", _nested(NESTING_DEPTH)),
     BadInput("nested-beyond-limit", _nested(MAX_DEPTH + 2)),
     BadInput("symlink-loop", symlink_loop),
+    BadInput("duplicate-identical", duplicate_identical),
+    BadInput("duplicate-differs", duplicate_differs),
+    BadInput("unreadable-dose-beside", unreadable_dose_beside),
+    BadInput("junk-after-preamble", junk_after_preamble),
+    BadInput("dose-in-cgy-labelled-gy", dose_in_cgy_labelled_gy),
+    BadInput("whole-plan-labelled-one-session", whole_plan_labelled_one_session),
+    BadInput("control-point-dose", control_point_dose),
 )
 
 

@@ -64,7 +64,10 @@ EXPECTED: dict[str, Outcome] = {
     "offsets-wrong-length": Outcome(3, _DOSE_UNUSABLE, "GridFrameOffsetVector has"),
     "offsets-not-monotonic": Outcome(3, _DOSE_UNUSABLE, "not monotonic"),
     "offsets-repeated": Outcome(3, _DOSE_UNUSABLE, "repeats a value"),
-    "oblique-orientation": Outcome(3, _DOSE_UNUSABLE, "not axial"),
+    # an axial grid turned in-plane is read in its own frame: the contours are rotated into it
+    "dose-rotated-in-plane": Outcome(0),
+    # frames tilted against the contour planes: refused when DVHs are computed
+    "dose-tilted-against-contours": Outcome(3, (), "off the grid planes", info_exit_code=0),
     "contour-two-points": Outcome(0, ("contour-too-few-points",)),
     # consecutive repeated vertices enclose the same area: same answer
     "contour-duplicated-points": Outcome(0, same_as_good=True),
@@ -78,10 +81,11 @@ EXPECTED: dict[str, Outcome] = {
         0, ("roi-in-other-frame-of-reference", "structure-without-volume"), has_volume=False
     ),
     "two-structure-sets": Outcome(0, ("structure-set-without-plan",), same_as_good=True),
+    # a dose without its plan is evaluated with its structure set (physical doses), with a finding
     "dose-references-missing-plan": Outcome(
-        3, ("dose-without-plan",), "which is not in the folder"
+        0, ("plan-missing", "plan-without-dose"), same_as_good=True
     ),
-    "plan-file-missing": Outcome(3, ("dose-without-plan",), "missing: an RT Plan"),
+    "plan-file-missing": Outcome(0, ("plan-missing",), same_as_good=True),
     "dose-of-other-patient": Outcome(0, ("mixed-patients", "patient-mismatch")),
     "two-patients": Outcome(3, ("mixed-patients",), "holds 2 courses", info_exit_code=0),
     "huge-header": Outcome(3, _DOSE_UNUSABLE, "2000 x 2000 x 2000"),
@@ -90,6 +94,18 @@ EXPECTED: dict[str, Outcome] = {
     "deeply-nested": Outcome(0, same_as_good=True),
     "nested-beyond-limit": Outcome(3, ("folder-too-deep",), "missing"),
     "symlink-loop": Outcome(0, ("folder-visited-twice",), same_as_good=True),
+    "duplicate-identical": Outcome(0, ("duplicate-sop-instance-uid",), same_as_good=True),
+    # two different files claim the dose's UID: neither is used, an error on each
+    "duplicate-differs": Outcome(
+        3, ("duplicate-sop-instance-uid-differs", "plan-without-dose"), "different content"
+    ),
+    # the unreadable file could be the course's: its error is in the course's findings
+    "unreadable-dose-beside": Outcome(0, ("dicom-unreadable",), same_as_good=True),
+    "junk-after-preamble": Outcome(0, ("dicom-unreadable",), same_as_good=True),
+    # implausible doses are found when the dose is read; info reads headers only (exit 0)
+    "dose-in-cgy-labelled-gy": Outcome(3, (), "about 100 ×", info_exit_code=0),
+    "whole-plan-labelled-one-session": Outcome(3, (), "about 10 ×", info_exit_code=0),
+    "control-point-dose": Outcome(3, ("dose-not-planned",), "not a planned dose"),
 }
 
 # known crashes: a non-plancheck exception escapes the library (the command line

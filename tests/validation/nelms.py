@@ -12,7 +12,7 @@ CSV lists it, never by UIDs):
 * the analytical values of the paper;
 * plancheck's values (``plancheck_values``): the RTSTRUCT and RTDOSE read by
   plancheck's readers, the DVH by its engine at the given settings; the dose
-  is the grid as stored (one fraction, DoseSummationType FRACTION), which is
+  is the grid as stored (DoseSummationType FRACTION, taken as stored), which is
   what the analytical values refer to;
 * the exact values of the *contour stack* (``stack_values``): every plane's
   contours extruded into a right prism reaching halfway to the neighbouring
