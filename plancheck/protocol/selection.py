@@ -57,7 +57,8 @@ PRESCRIPTION_TOLERANCE = 0.005
 _MAX_PLANS = 6
 
 
-_GROUPS_RE = re.compile(r"\[([0-9, None]+)\]")
+# the reader's finding states the groups' counts as "[10, 30]" or "(10 + 30 = 40 fractions)"
+_GROUPS_RE = re.compile(r"\[([0-9, None]+)\]|\(((?:\d+|None)(?:\s*\+\s*(?:\d+|None))+)\s*=")
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,9 @@ def _groups_from_findings(plan: Plan) -> tuple[int | None, ...]:
         if f.code == "plan-with-several-fraction-groups":
             m = _GROUPS_RE.search(f.message)
             if m is not None:
+                listed = m.group(1) if m.group(1) is not None else m.group(2).replace("+", ",")
                 counts = tuple(
-                    None if t.strip() == "None" else int(t)
-                    for t in m.group(1).split(",")
-                    if t.strip()
+                    None if t.strip() == "None" else int(t) for t in listed.split(",") if t.strip()
                 )
                 if len(counts) > 1:
                     return counts

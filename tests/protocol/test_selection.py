@@ -170,3 +170,23 @@ def test_prescription_mismatches_block_only_when_the_protocol_cannot_be_the_plan
     assert [(m.code, m.blocking) for m in plan_mismatches(sib, [plan("SIB", 10)])] == [
         ("prescription-not-stated", False)
     ]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "plan 'SIB' (SIB) has 2 fraction groups ([10, 30] fractions); its fraction count is taken as their sum, 40",
+        "plan 'SIB' (SIB) has 2 fraction groups (10 + 30 = 40 fractions); EQD2/BED are computed only where",
+    ],
+)
+def test_found_plan_reads_the_fraction_groups_from_the_readers_finding(message):
+    from plancheck.model import Finding, Severity
+
+    patient = PatientInfo("Test^Patient", "ID1", "")
+    rtplan = Plan(
+        Path("p.dcm"), "1.2.3", "SIB", "SIB", 40, (), "APPROVED", None, None, False, (1,), patient,
+        (Finding(Severity.INFO, "plan-with-several-fraction-groups", message),),
+    )
+    found = FoundPlan.from_plan(rtplan)
+    assert found.fraction_groups == (10, 30) and found.several_groups
+    assert "2 fraction groups (10 + 30 fx)" in found.describe()
