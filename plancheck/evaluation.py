@@ -14,31 +14,94 @@ answers them:
 
 Each structure is rasterised once on the course grid and each dose
 distribution summed once; DVHs are cached per (structure, plans, quantity).
+
+What the input cannot support is never a number: a structure that lost
+contours while it was read (open, tilted, zero-area contours, too few points)
+is not evaluated, with the planes lost; a structure partly outside the dose
+grid, or outside the grid of one of the summed plans, is answered with the
+range its metrics can take (:mod:`plancheck.dvh.bounds`), so that only goals
+met or missed whatever that part receives are decided. The planning system's
+stored DVHs are compared with plancheck's physical DVHs of the structures the
+protocol reads (:mod:`plancheck.dvh.crosscheck`), and the verdict
+(:mod:`plancheck.verdict`) weighs the constraints' outcomes, the input's
+findings, the plans' fit to the protocol and the cross-check.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from plancheck.dose.course_sum import sum_course
+from plancheck.dose.resample import same_geometry
+from plancheck.dvh.bounds import UNKNOWN_VOLUME_CC, metric_range
+from plancheck.dvh.crosscheck import (
+    CrossCheckRow,
+    ScaleEstimate,
+    compare_with_tps,
+    consistent_scale,
+)
 from plancheck.dvh.end_caps import EndCapsChoice, end_caps_for_structure_set, end_caps_of_tps_dvh
 from plancheck.dvh.engine import DvhSettings, StructureSampling, dvh_from_sampling, sample_structure
 from plancheck.dvh.metric import PHYSICAL, DoseQuantity
-from plancheck.dvh.values import metric_value
 from plancheck.errors import CourseError, MetricUndefinedError
 from plancheck.geometry.placement import place_structure_set
 from plancheck.model import Course, DoseGrid, Dvh, EndCaps, Finding, PlanDose, Severity, Structure
 from plancheck.protocol.derive import build_structure
-from plancheck.protocol.evaluate import MetricRequest, ProtocolResult, evaluate_protocol
+from plancheck.protocol.evaluate import MetricRequest, ProtocolResult, ValueRange, evaluate_protocol
+from plancheck.protocol.expressions import operand_names
 from plancheck.protocol.load import LoadedAliases, LoadedProtocol
 from plancheck.protocol.matching import StructureMatch
-from plancheck.protocol.selection import FoundPlan, compare_plans, pair_plans, select_protocol
+from plancheck.protocol.outcome import ConstraintOutcome
+from plancheck.protocol.selection import (
+    FoundPlan,
+    Mismatch,
+    pair_plans,
+    plan_mismatches,
+    select_protocol,
+)
+from plancheck.verdict import Verdict, decide_verdict
 
-__all__ = ["CourseEvaluation", "UsedDvh", "evaluate_course"]
+__all__ = ["CourseEvaluation", "CrossCheck", "UsedDvh", "evaluate_course", "lost_contour_findings"]
 
 # fewer dose voxels than this inside a structure: its DVH depends on the grid
 _SMALL_STRUCTURE_VOXELS = 30.0
+
+# structure findings that mean contours were dropped while the ROI was read
+LOST_CONTOUR_CODES = frozenset(
+    {
+        "contour-too-few-points",
+        "contour-tilted",
+        "contour-without-area",
+        "contour-malformed",
+        "contour-open-planar",
+        "roi-non-closed-contours",
+    }
+)
+# contour findings that say how a contour was read, not that it was lost
+_READ_CONTOUR_CODES = frozenset({"contour-without-type", "contour-closed-leniently"})
+
+
+def lost_contour_findings(structure: Structure) -> tuple[Finding, ...]:
+    """The findings of ``structure`` that say contours were dropped while it was read.
+
+    The reader's codes for skipped contours, any other warning about a contour
+    (``contour-*``) except those that say how a contour was read, and any
+    finding about open (non-closed) contours of the ROI.
+    """
+    return tuple(
+        f
+        for f in structure.findings
+        if f.code in LOST_CONTOUR_CODES
+        or (
+            f.code not in _READ_CONTOUR_CODES
+            and (f.code.startswith("contour-") or "open" in f.code or "non-closed" in f.code)
+            and f.severity in (Severity.WARNING, Severity.ERROR)
+        )
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +116,20 @@ class UsedDvh:
     dvh: Dvh
 
 
+@dataclass(frozen=True)
+class CrossCheck:
+    """plancheck's physical DVH of one ROI against the one the planning system stored for a plan."""
+
+    roi: str
+    roi_number: int
+    plan: str
+    rows: tuple[CrossCheckRow, ...]
+
+    @property
+    def disagreements(self) -> tuple[CrossCheckRow, ...]:
+        return tuple(r for r in self.rows if r.within is False)
+
+
 @dataclass(frozen=True, eq=False)
 class CourseEvaluation:
     course: Course
@@ -65,6 +142,11 @@ class CourseEvaluation:
     settings: DvhSettings
     plan_label: str | None = None
     pairing: dict[int, str] = field(default_factory=dict)
+    mismatches: tuple[Mismatch, ...] = ()
+    accept_mismatch: bool = False
+    crosschecks: tuple[CrossCheck, ...] = ()
+    scale: ScaleEstimate | None = None
+    verdict: Verdict | None = None
     # the end-cap convention of the evaluation (settings.end_caps) and why; the
     # physical DVHs compared with the planning system's, in that system's convention
     end_caps: EndCapsChoice | None = None
@@ -73,14 +155,26 @@ class CourseEvaluation:
 
     @property
     def return_code(self) -> int:
-        return self.result.return_code
+        return self.verdict.exit_code if self.verdict is not None else self.result.return_code
+
+    @property
+    def crosscheck_warnings(self) -> tuple[str, ...]:
+        """What the cross-check with the planning system's DVHs says in the verdict line."""
+        return _crosscheck_warnings(self.crosschecks, self.scale)
+
+
+def _group_fractions(p: PlanDose) -> tuple[int | None, ...]:
+    parts = p.parts
+    if parts is not None and len(parts) > 1:
+        return tuple(part.n_fractions for part in parts)
+    return ()
 
 
 def _found_plans(plans: Sequence[PlanDose]) -> list[FoundPlan]:
     found = []
     for p in plans:
         if p.plan is not None:
-            found.append(FoundPlan.from_plan(p.plan))
+            found.append(FoundPlan.from_plan(p.plan, _group_fractions(p)))
         else:
             found.append(FoundPlan(p.label, p.n_fractions, ()))  # a dose without its plan: --fractions
     return found
@@ -106,19 +200,41 @@ class _DoseEngine:
         self.rois = {s.name: s for s in course.structure_set.structures}
         # contours in the grid's frame, slabs on the structure set's plane lattice
         self.placement = place_structure_set(course.structure_set, self.grid)
+        self.spacing = self.placement.nominal_spacing_mm
         self._structures: dict[str, Structure] = {}
         self._samplings: dict[str, StructureSampling | None] = {}
         self._doses: dict[tuple[tuple[str, ...], DoseQuantity], DoseGrid] = {}
         self._dvhs: dict[tuple[str, tuple[str, ...], DoseQuantity], UsedDvh] = {}
         self.findings: list[Finding] = []
         self._noted: set[str] = set()
+        self._uncovered: dict[tuple[str, str], float] = {}
 
     def plans_for(self, request: MetricRequest) -> tuple[PlanDose, ...]:
+        """The plans whose dose a request reads: its dose level's plans, or all.
+
+        Raises
+        ------
+        MetricUndefinedError
+            When a plan of the dose level was paired with no plan of the course.
+        """
         if self.single_plan or request.dose_level is None or not request.dose_level.plans:
             return self.plans
-        labels = [self.pairing.get(n) for n in request.dose_level.plans]
+        level = request.dose_level
+        labels = [self.pairing.get(n) for n in level.plans]
+        unpaired = [n for n, label in zip(level.plans, labels, strict=True) if label is None]
+        if unpaired:
+            listed = ", ".join(str(n) for n in unpaired)
+            raise MetricUndefinedError(
+                request.metric.text,
+                f"dose level {level.id!r} is delivered by protocol plan(s) {listed}, which no plan of "
+                "the course was paired with",
+            )
         chosen = tuple(p for p in self.plans if p.label in labels)
-        return chosen or self.plans
+        if not chosen:
+            raise MetricUndefinedError(
+                request.metric.text, f"no plan of the course delivers dose level {level.id!r}"
+            )
+        return chosen
 
     def structure(self, match: StructureMatch) -> Structure:
         if match.key not in self._structures:
@@ -157,8 +273,7 @@ class _DoseEngine:
         except CourseError as exc:
             raise MetricUndefinedError(str(quantity), exc.message) from exc
         dvh = dvh_from_sampling(self._samplings[match.key], grid, self.settings)
-        if quantity == PHYSICAL:
-            self._note_outside(match, dvh)
+        self._note_outside(match, dvh)
         self._dvhs[key] = UsedDvh(
             match.structure, match.roi_label or match.structure, structure.roi_number, quantity, labels, dvh
         )
@@ -177,7 +292,8 @@ class _DoseEngine:
                     Severity.WARNING,
                     "structure-outside-dose-grid",
                     f"{dvh.volume_outside_grid_cc:.2f} cc ({share:.1f} %) of {label!r} lies outside "
-                    "the dose grid; its metrics describe the part inside the grid only",
+                    "the dose grid, where its dose is unknown: a goal on it is decided only when it "
+                    "holds (or fails) whatever that part receives",
                 )
             )
         dz, dy, dx = self.grid.spacing_mm
@@ -198,36 +314,132 @@ class _DoseEngine:
             self._noted.add(f.message)
             self.findings.append(f)
 
-    def __call__(self, request: MetricRequest) -> float:
+    def lost_contours(self, match: StructureMatch) -> tuple[str, tuple[Finding, ...]] | None:
+        """The ROI (of ``match`` or one it is derived from) that lost contours in reading, if any."""
+        if match.roi_name is not None:
+            names: tuple[str, ...] = (match.roi_name,)
+        elif match.derived is not None:
+            names = operand_names(match.derived.expression)
+        else:
+            return None
+        for name in names:
+            roi = self.rois.get(name)
+            if roi is None:
+                continue
+            lost = lost_contour_findings(roi)
+            if lost:
+                return name, lost
+        return None
+
+    def uncovered_cc(self, match: StructureMatch, plans: tuple[PlanDose, ...]) -> tuple[float, str]:
+        """Volume of the structure that lies outside the grid of a summed plan (other than the course grid's).
+
+        Within that volume the sum lacks that plan's dose, so its curve may be
+        too low there. Returns the volume and which plans concern it.
+        """
+        if len(plans) < 2:
+            return 0.0, ""
+        structure = self.structure(match)
+        total = 0.0
+        who: list[str] = []
+        for plan in plans:
+            if same_geometry(plan.dose, self.grid):
+                continue
+            key = (match.key, plan.label)
+            if key not in self._uncovered:
+                self._uncovered[key] = self._outside_grid_cc(structure, plan.dose)
+            cc = self._uncovered[key]
+            if cc > UNKNOWN_VOLUME_CC:
+                total += cc
+                who.append(f"{cc:.2f} cc outside the dose grid of plan {plan.label!r}")
+        return total, "; ".join(who)
+
+    def _outside_grid_cc(self, structure: Structure, grid: DoseGrid) -> float:
+        if grid.is_axial and self.grid.is_axial and structure.planes:
+            xs = np.concatenate([poly[:, 0] for p in structure.planes for poly in p.polygons])
+            ys = np.concatenate([poly[:, 1] for p in structure.planes for poly in p.polygons])
+            zs = np.array([p.z_mm for p in structure.planes])
+            # end caps reach at most half a plane spacing beyond the first and last planes
+            gaps = np.diff(zs)
+            end_gap = max(float(gaps[0]), float(gaps[-1])) if gaps.size else 0.0
+            reach = 0.5 * max(end_gap, self.spacing or 0.0) + 0.5
+            inside = all(
+                _cell_lo(axis) <= lo and hi <= _cell_hi(axis)
+                for axis, lo, hi in (
+                    (grid.x_mm, float(xs.min()), float(xs.max())),
+                    (grid.y_mm, float(ys.min()), float(ys.max())),
+                    (grid.z_mm, float(zs.min()) - reach, float(zs.max()) + reach),
+                )
+            )
+            if inside:
+                return 0.0
+        sampling = sample_structure(
+            structure, grid, self.settings, self.placement.nominal_spacing_mm, self.placement.lattice
+        )
+        return dvh_from_sampling(sampling, grid, self.settings).volume_outside_grid_cc
+
+    def __call__(self, request: MetricRequest) -> float | ValueRange:
+        match = request.structure
+        lost = self.lost_contours(match)
+        if lost is not None:
+            name, findings = lost
+            what = "; ".join(f.message for f in findings)
+            derived = "" if match.roi_name == name else f" (it is derived from ROI {name!r})"
+            raise MetricUndefinedError(
+                request.metric.text,
+                f"ROI {name!r} lost contours while it was read{derived}, so its volume is not the "
+                f"one contoured: {what}. Fix the contours and export again (or read open contours "
+                "as closed with --lenient)",
+            )
         plans = self.plans_for(request)
-        dvh = self.dvh(request.structure, plans, request.metric.dose_quantity)
-        return metric_value(request.metric, dvh, request.prescription_gy)
+        dvh = self.dvh(match, plans, request.metric.dose_quantity)
+        uncovered, where = self.uncovered_cc(match, plans)
+        low, high = metric_range(
+            request.metric, dvh, request.prescription_gy, uncertain_cc=uncovered
+        )
+        if low == high:
+            return low
+        label = match.roi_label or match.structure
+        why = []
+        if dvh.volume_outside_grid_cc > UNKNOWN_VOLUME_CC:
+            share = 100 * dvh.volume_outside_grid_cc / dvh.volume_cc if dvh.volume_cc > 0 else 100.0
+            why.append(
+                f"{dvh.volume_outside_grid_cc:.2f} cc ({share:.1f} %) of {label!r} lies outside the "
+                "dose grid"
+            )
+        if where:
+            why.append(f"of {label!r}, {where}")
+        return ValueRange(low, high, "; ".join(why) or f"part of {label!r} has no known dose")
 
     def used(self) -> tuple[UsedDvh, ...]:
         return tuple(self._dvhs.values())
 
-    def physical_dvhs_with(self, end_caps: EndCaps, roi_numbers: set[int]) -> tuple[UsedDvh, ...]:
-        """The physical DVHs of the evaluated ROIs in ``roi_numbers``, with other end caps."""
+    def physical_dvh_with(
+        self, match: StructureMatch, plans: tuple[PlanDose, ...], end_caps: EndCaps
+    ) -> Dvh:
+        """The physical DVH of a matched ROI with another end-cap convention (for the cross-check)."""
         if end_caps is self.settings.end_caps:
-            picked = [u for u in self.used() if u.quantity == PHYSICAL and u.roi_number in roi_numbers]
-            return tuple({u.roi_number: u for u in reversed(picked)}.values())
+            return self.dvh(match, plans, PHYSICAL)
+        assert match.roi_name is not None
         settings = replace(self.settings, end_caps=end_caps)
-        rois = {s.roi_number: s for s in self.course.structure_set.structures}
-        out: dict[int, UsedDvh] = {}
-        for used in self.used():
-            n = used.roi_number
-            if used.quantity != PHYSICAL or n in out or n not in roi_numbers or n not in rois:
-                continue
-            sampling = sample_structure(
-                self.placement.place(rois[n]),
-                self.grid,
-                settings,
-                self.placement.nominal_spacing_mm,
-                self.placement.lattice,
-            )
-            grid = self.dose(tuple(p for p in self.plans if p.label in used.plans), PHYSICAL)
-            out[n] = replace(used, dvh=dvh_from_sampling(sampling, grid, settings))
-        return tuple(out.values())
+        sampling = sample_structure(
+            self.placement.place(self.rois[match.roi_name]),
+            self.grid,
+            settings,
+            self.placement.nominal_spacing_mm,
+            self.placement.lattice,
+        )
+        return dvh_from_sampling(sampling, self.dose(plans, PHYSICAL), settings)
+
+
+def _cell_lo(axis: np.ndarray) -> float:
+    step = float(axis[1] - axis[0]) if axis.size > 1 else 0.0
+    return float(axis[0]) - step / 2.0
+
+
+def _cell_hi(axis: np.ndarray) -> float:
+    step = float(axis[-1] - axis[-2]) if axis.size > 1 else 0.0
+    return float(axis[-1]) + step / 2.0
 
 
 def evaluate_course(
@@ -237,11 +449,15 @@ def evaluate_course(
     aliases: LoadedAliases | None = None,
     plan_label: str | None = None,
     settings: DvhSettings | None = None,
+    accept_mismatch: bool = False,
 ) -> CourseEvaluation:
     """Evaluate ``course`` (or its plan ``plan_label``) against ``protocol``.
 
     Without ``protocol`` the shipped protocol whose plans fit the course is
-    chosen; none or several raise :class:`~plancheck.errors.ProtocolError`.
+    chosen from the prescriptions the plans state; plans without one, or none
+    or several fitting protocols, raise :class:`~plancheck.errors.ProtocolError`.
+    With ``accept_mismatch`` the user accepts plans that do not fit the chosen
+    protocol (recorded in the verdict); otherwise such a course is not evaluable.
     """
     from plancheck.dvh_report import select_plans
 
@@ -260,15 +476,34 @@ def evaluate_course(
     else:
         reason = f"protocol {protocol.name!r} chosen by the user ({protocol.source})"
         pairings = pair_plans(protocol.protocol, found)
-        findings.extend(compare_plans(protocol.protocol, found))
+    mismatches = plan_mismatches(protocol.protocol, found)
+    findings.extend(m.finding() for m in mismatches)
     pairing = {p.expected.number: p.found.label for p in pairings}
     engine = _DoseEngine(course, plans, pairing, settings, single_plan=plan_label is not None)
     result = evaluate_protocol(protocol, roi_names, engine, aliases=aliases)
+    result = dataclasses.replace(
+        result, outcomes=tuple(_with_plans(o, protocol, pairing, plans, plan_label) for o in result.outcomes)
+    )
+    crosschecks, crosscheck_dvhs, crosscheck_caps = _crosscheck(engine, result, plans)
+    scale = _scale(crosschecks)
     findings.extend(result.findings)
     findings.extend(engine.findings)
-    crosscheck_dvhs, crosscheck_caps = _crosscheck_dvhs(engine, plans, caps)
     if crosscheck_caps is not None and crosscheck_caps.end_caps is not caps.end_caps:
         findings.append(crosscheck_caps.finding("the cross-check with the planning system's DVHs"))
+    warnings = _crosscheck_warnings(crosschecks, scale)
+    if warnings:
+        findings.extend(Finding(Severity.WARNING, "tps-dvh-disagreement", w) for w in warnings)
+    if plan_label is not None and len(course.plans) > 1:
+        others = ", ".join(repr(p.label) for p in course.plans if p.label != plan_label)
+        part = (
+            f"only plan {plan_label!r} of the course was evaluated (--plan): the dose of {others} "
+            "to the organs at risk is not included"
+        )
+        findings.append(Finding(Severity.WARNING, "course-part-evaluated", part))
+        warnings = (*warnings, part)
+    verdict = decide_verdict(
+        result, findings, mismatches, accept_mismatch=accept_mismatch, warnings=warnings
+    )
     return CourseEvaluation(
         course=course,
         plans=plans,
@@ -280,34 +515,94 @@ def evaluate_course(
         settings=settings,
         plan_label=plan_label,
         pairing=pairing,
+        mismatches=mismatches,
+        accept_mismatch=accept_mismatch,
+        crosschecks=crosschecks,
+        scale=scale,
+        verdict=verdict,
         end_caps=caps,
         crosscheck_dvhs=crosscheck_dvhs,
         crosscheck_end_caps=crosscheck_caps,
     )
 
 
-def _crosscheck_dvhs(
-    engine: _DoseEngine, plans: tuple[PlanDose, ...], caps: EndCapsChoice
-) -> tuple[tuple[UsedDvh, ...], EndCapsChoice | None]:
-    """DVHs to compare with the planning system's stored ones, in that system's convention.
+def _with_plans(
+    outcome: ConstraintOutcome,
+    protocol: LoadedProtocol,
+    pairing: dict[int, str],
+    plans: tuple[PlanDose, ...],
+    plan_label: str | None,
+) -> ConstraintOutcome:
+    """The outcome with the labels of the plans whose dose its value uses."""
+    labels = tuple(p.label for p in plans)
+    if plan_label is None and outcome.dose_level is not None:
+        level = protocol.protocol.dose_level(outcome.dose_level)
+        paired = tuple(pairing[n] for n in level.plans if n in pairing)
+        if paired:
+            labels = tuple(label for label in labels if label in paired)
+    return dataclasses.replace(outcome, plans=labels)
 
-    One-plan courses only (the stored DVHs are of that plan's dose).
+
+def _crosscheck(
+    engine: _DoseEngine, result: ProtocolResult, plans: tuple[PlanDose, ...]
+) -> tuple[tuple[CrossCheck, ...], tuple[UsedDvh, ...], EndCapsChoice | None]:
+    """plancheck's physical DVH of each ROI the protocol reads against the TPS's stored one.
+
+    Every plan of the course that carries stored DVHs and lies on the course
+    grid is compared on its own dose, with the end-cap convention of the
+    system that stored the DVHs; structures graded only in EQD2/BED are
+    compared on their physical DVH.
     """
-    if len(plans) != 1 or not plans[0].tps_dvhs:
-        return (), None
-    tps = plans[0].tps_dvhs
-    theirs = end_caps_of_tps_dvh(tps[0])
-    numbers = {d.roi_number for d in tps}
-    return engine.physical_dvhs_with(theirs.end_caps, numbers), theirs
+    out: list[CrossCheck] = []
+    dvhs: list[UsedDvh] = []
+    theirs: EndCapsChoice | None = None
+    used: dict[str, StructureMatch] = {}
+    for m in result.matches:
+        if m.usable and m.roi_name is not None:
+            used.setdefault(m.roi_name, m)
+    for plan in plans:
+        if not plan.tps_dvhs or not same_geometry(plan.dose, engine.grid):
+            continue
+        caps = end_caps_of_tps_dvh(plan.tps_dvhs[0])
+        theirs = theirs or caps
+        stored = {d.roi_number: d for d in plan.tps_dvhs}
+        for match in used.values():
+            assert match.roi_name is not None
+            roi = engine.rois.get(match.roi_name)
+            if roi is None or roi.roi_number not in stored or engine.lost_contours(match) is not None:
+                continue
+            try:
+                dvh = engine.physical_dvh_with(match, (plan,), caps.end_caps)
+            except MetricUndefinedError:
+                continue
+            rows = compare_with_tps(dvh, stored[roi.roi_number])
+            out.append(CrossCheck(match.roi_name, roi.roi_number, plan.label, rows))
+            dvhs.append(UsedDvh(match.structure, match.roi_name, roi.roi_number, PHYSICAL, (plan.label,), dvh))
+    return tuple(out), tuple(dvhs), theirs
 
 
-def input_files(course: Course) -> list[dict[str, str]]:
-    """Paths and SOP Instance UIDs of every input file (for provenance)."""
-    ss = course.structure_set
-    files = [{"path": str(ss.path), "sop_instance_uid": ss.sop_instance_uid, "modality": "RTSTRUCT"}]
-    for p in course.plans:
-        if p.plan is not None:
-            files.append({"path": str(p.plan.path), "sop_instance_uid": p.plan.sop_instance_uid, "modality": "RTPLAN"})
-        for uid in p.dose_uids:
-            files.append({"path": "", "sop_instance_uid": uid, "modality": "RTDOSE"})
-    return files
+def _scale(crosschecks: Sequence[CrossCheck]) -> ScaleEstimate | None:
+    """A dose factor between plancheck and the planning system shared by the structures of a plan."""
+    for plan in dict.fromkeys(c.plan for c in crosschecks):
+        estimate = consistent_scale({c.roi: c.rows for c in crosschecks if c.plan == plan})
+        if estimate is not None:
+            return estimate
+    return None
+
+
+def _crosscheck_warnings(
+    crosschecks: Sequence[CrossCheck], scale: ScaleEstimate | None
+) -> tuple[str, ...]:
+    off = [c for c in crosschecks if c.disagreements]
+    if not off:
+        return ()
+    n_values = sum(len(c.disagreements) for c in off)
+    n_all = sum(1 for c in crosschecks for r in c.rows if r.within is not None)
+    listed = "; ".join(
+        f"{c.roi} ({', '.join(r.metric for r in c.disagreements)})" for c in off[:6]
+    ) + (f"; and {len(off) - 6} more" if len(off) > 6 else "")
+    text = (
+        f"plancheck's DVHs disagree with the planning system's stored DVHs beyond tolerance in "
+        f"{n_values} of {n_all} values: {listed}"
+    )
+    return (text, scale.describe()) if scale is not None else (text,)

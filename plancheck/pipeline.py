@@ -185,6 +185,7 @@ def evaluate_plan(
     strict: bool = False,
     lenient: bool = False,
     files: Sequence[Path] | None = None,
+    accept_mismatch: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the course in ``plan_dir`` against ``protocol`` (a name, a file, or None to choose).
 
@@ -195,6 +196,9 @@ def evaluate_plan(
     UIDs and references). Returns the evaluation document (see
     :mod:`plancheck.report.evaluation_doc`). Importable at top level so batch
     workers (processes, Dask) can call it.
+    With ``strict``, a course whose doses disagree with the planning system's
+    stored DVHs is refused (:class:`InputError`) like any input with warnings.
+    ``accept_mismatch`` accepts plans that do not fit the protocol (recorded).
     """
     from plancheck.dvh.engine import DvhSettings
     from plancheck.evaluation import evaluate_course
@@ -222,7 +226,15 @@ def evaluate_plan(
         aliases=loaded_aliases,
         plan_label=single,
         settings=DvhSettings(end_caps=caps),
+        accept_mismatch=accept_mismatch,
     )
+    if strict and evaluation.crosscheck_warnings:
+        raise InputError(
+            "--strict: " + "; ".join(evaluation.crosscheck_warnings),
+            path=plan_dir,
+            hint="Find out which dose is right before evaluating, or run without --strict to see "
+            "the evaluation with this warning.",
+        )
     return evaluation_document(evaluation, source=str(plan_dir), curves=curves)
 
 

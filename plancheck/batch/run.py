@@ -364,7 +364,8 @@ def run_batch(
         finally:
             write_atomic(output_dir / STATE_FILE, new_state.to_json())
         done = sort_rows(rows)
-        exit_code = batch_exit_code(done)
+        # nothing to check (an empty or unmounted ROOT) is never a success
+        exit_code = batch_exit_code(done) if discovery.plans else EXIT_INPUT
         run.complete(done, exit_code)
     return BatchOutcome(
         rows=tuple(done),

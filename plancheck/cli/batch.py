@@ -136,7 +136,7 @@ def batch(
     (courses sorted by severity, linking to OUTPUT/plans/*.html). ROOT is only
     read. Exit status: the most severe of the courses (3 input error, not
     evaluated or a report not written, 2 protocol error, 1 a constraint
-    fails, 0 all pass); 130/143 when interrupted.
+    fails, 0 all pass); 3 when ROOT holds no plan; 130/143 when interrupted.
     """
     from plancheck.batch.run import OVERVIEW_HTML, run_batch
     from plancheck.batch.task import BatchSettings
@@ -166,7 +166,11 @@ def batch(
     counts: dict[str, int] = {}
     for row in outcome.rows:
         counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
+    evaluated = sum(n for s, n in counts.items() if s != "skipped")
     text = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no plan found"
+    if not evaluated:
+        skipped = f" ({counts['skipped']} folder(s) without a plan)" if counts.get("skipped") else ""
+        text = f"no plan found under {root_path}{skipped}: nothing was checked (empty or not mounted?)"
     reused = f" ({outcome.reused} unchanged, reused)" if outcome.reused else ""
     click.echo(
         terminal_safe(

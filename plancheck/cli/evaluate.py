@@ -34,6 +34,13 @@ from plancheck.cli.report import anonymize_key_from, anonymize_options
 )
 @output_option
 @anonymize_options
+@click.option(
+    "--accept-mismatch",
+    is_flag=True,
+    help="Evaluate even though the plans do not fit the protocol's dose levels (fraction counts, "
+    "fraction groups, plan count, prescriptions); recorded in the report. Without it such a course "
+    "is not evaluable (exit 3).",
+)
 @end_caps_option
 @strict_option
 @click.pass_context
@@ -50,14 +57,17 @@ def evaluate(
     anonymize: bool,
     anonymize_key: str | None,
     anonymize_keep_labels: bool,
+    accept_mismatch: bool,
     end_caps: str,
     strict: bool,
     lenient: bool,
 ) -> None:
     """Check the plan (or course) in PLAN_DIR against a protocol.
 
-    Exit status: 0 all pass (warnings alone too), 1 a constraint fails,
-    2 usage or protocol error, 3 input error or constraints not evaluated.
+    Exit status: 0 every graded constraint was evaluated and met its goal (or
+    its acceptable variation: WARN), 1 a constraint fails, 2 usage or protocol
+    error (also: no protocol could be chosen), 3 input error, input in doubt,
+    plans that do not fit the protocol, or constraints not evaluated.
     """
     from plancheck.pipeline import evaluate_plan
 
@@ -77,6 +87,7 @@ def evaluate(
         curves=output_format in ("json", "html", "pdf"),
         strict=strict,
         lenient=lenient,
+        accept_mismatch=accept_mismatch,
     )
     if key is not None:
         from plancheck.report.anonymize import anonymize_document

@@ -133,12 +133,18 @@ def show(name: str, output_format: str) -> None:
         optional = "" if s.required else "optional"
         extra = "; ".join(x for x in (how, aliases, optional) if x)
         out.append(f"  {s.name}" + (f"  ({extra})" if extra else ""))
+    for group in p.required_any:
+        out.append(f"required: one of {', '.join(group.structures)} ({group.reason})")
     out.append("constraints:")
     for c in p.constraints:
         goal = "report" if c.goal is None else c.goal
         variation = f", variation {c.variation}" if c.variation else ""
         level = f" [{c.dose_level}]" if c.dose_level else ""
-        out.append(f"  {c.structure} {c.metric}{level}: {goal}{variation}  -- {c.source}")
+        surrogate = f" (surrogate for {c.surrogate_for})" if c.surrogate_for else ""
+        refs = f" [{', '.join(c.refs)}]" if c.refs else ""
+        out.append(
+            f"  {c.structure}{surrogate} {c.metric}{level}: {goal}{variation}  -- {c.source}{refs}"
+        )
     if p.indices:
         out.append("indices:")
         for ix in p.indices:
@@ -146,6 +152,26 @@ def show(name: str, output_format: str) -> None:
             target = f" on {ix.structure}" if ix.structure else ""
             out.append(f"  {ix.index.value} [{ix.dose_level}]{target}: {goal}  -- {ix.source}")
     click.echo("\n".join(out))
+
+
+@protocol.command("references")
+@click.argument("name", required=False)
+@format_option("table", "json")
+def references(name: str | None, output_format: str) -> None:
+    """The shipped bibliography, or the full citations protocol NAME cites."""
+    from plancheck.protocol.bibliography import load_bibliography, resolve_references
+
+    if name is None:
+        entries = [{"key": k, "citation": v} for k, v in load_bibliography().items()]
+    else:
+        from plancheck.protocol.registry import find_protocol
+
+        entries = resolve_references(find_protocol(name).protocol)
+    if output_format == "json":
+        click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
+        return
+    for e in entries:
+        click.echo(f"{e['key']}: {e['citation']}")
 
 
 @protocol.command("schema")

@@ -121,10 +121,24 @@ def report(
 ) -> None:
     """Render the evaluation document EVALUATION (from 'plancheck evaluate --format json').
 
-    Nothing is recomputed: the report shows the document's numbers.
+    The report shows the document's numbers. Each status is first recomputed
+    from its value, goal and acceptable variation, and the summary from the
+    statuses: a document whose statuses disagree (edited by hand) is refused
+    (exit 3).
     """
+    from plancheck.errors import InputError
+    from plancheck.protocol.recheck import recheck_document
     from plancheck.report.document import read_evaluation_document
 
     key = anonymize_key_from(anonymize, anonymize_key, anonymize_keep_labels)
     doc = read_evaluation_document(Path(evaluation))
+    problems = recheck_document(doc)
+    if problems:
+        listed = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+        raise InputError(
+            f"the document's statuses disagree with its own values and goals: {listed}",
+            path=evaluation,
+            hint="Re-run 'plancheck evaluate' to get a document plancheck wrote; edited statuses are "
+            "never rendered.",
+        )
     write_report(doc, output_format, output, key, keep_labels=anonymize_keep_labels)

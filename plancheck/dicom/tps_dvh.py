@@ -15,7 +15,11 @@ of the prescription. The checks:
 
 * the curve's dose axis is Gy when its highest dose does not exceed the dose
   grid's maximum (5 % and one bin allowed); otherwise, read as percent of
-  the prescription, it must fit under the grid maximum;
+  the prescription, it must end between 80 % of the grid maximum and the
+  grid maximum. Curves that fit neither but stay within twice the grid
+  maximum are kept in Gy, as DoseUnits states, with a finding: the dose grid
+  or the stored DVHs are scaled wrongly, and the cross-check shows by how
+  much; beyond that their unit is unknown and they are not used;
 * the stated maxima and means are Gy when each maximum lies in the last
   occupied bin of its own curve (half a bin and 0.2 % allowed) and each mean
   is the curve's mean (one bin and 10 % allowed: planning systems integrate
@@ -51,6 +55,13 @@ PERCENT = "percent-of-prescription"
 _DVH_DATA = 0x30040058
 _UNIT_TO_GY = {"GY": 1.0, "CGY": 0.01}
 _GRID_MARGIN = 1.05  # a DVH may exceed the grid maximum by 5 % (interpolated dose) and one bin
+# read as percent of the prescription, the curves must reach at least this share of the grid's
+# maximum: percent curves of a plan end near its hot spot; curves a few percent above a grid
+# that was scaled down (a dose-scale error) are nowhere near it as percent
+_PERCENT_REACH = 0.8
+# curves up to this multiple of the grid's maximum are kept in Gy (a dose-scale error between
+# grid and DVHs, shown by the cross-check); beyond it the unit is taken as unknown
+_SCALE_REACH = 2.0
 
 
 @dataclass(frozen=True)
@@ -344,7 +355,9 @@ def _curve_factor(
     if (
         rx is not None
         and rx > 0
-        and top * rx / 100.0 <= _GRID_MARGIN * grid_max + width * rx / 100.0
+        and _PERCENT_REACH * grid_max
+        <= top * rx / 100.0
+        <= _GRID_MARGIN * grid_max + width * rx / 100.0
     ):
         notes.append(
             _note(
@@ -357,16 +370,30 @@ def _curve_factor(
             )
         )
         return rx / 100.0
+    if top > _SCALE_REACH * grid_max + width:
+        notes.append(
+            _note(
+                Severity.WARNING,
+                "tps-dvh-dose-unit-unknown",
+                f"{name}: the stored DVH curves reach {top:.5g}, {top / grid_max:.3g} × the dose "
+                f"grid's maximum of {grid_max:.5g} Gy, and no prescription explains it; the stored "
+                "DVHs are not used",
+                path,
+            )
+        )
+        return None
     notes.append(
         _note(
             Severity.WARNING,
-            "tps-dvh-dose-unit-unknown",
-            f"{name}: the stored DVH curves reach {top:.5g}, above the dose grid's maximum of "
-            f"{grid_max:.5g} Gy, and no prescription explains it; the stored DVHs are not used",
+            "tps-dvh-exceeds-dose-grid",
+            f"{name}: the stored DVH curves reach {top:.5g} Gy, {top / grid_max:.3g} × the dose grid's "
+            f"maximum of {grid_max:.5g} Gy, and percent of the prescription does not explain it: the "
+            "dose grid's scaling (DoseGridScaling, DoseUnits) or the stored DVHs are wrong. The curves "
+            "are kept in Gy, as DoseUnits states, for the cross-check",
             path,
         )
     )
-    return None
+    return 1.0
 
 
 def _stats_factor(

@@ -8,6 +8,12 @@ floor of 0.05 Gy, so near-zero doses are not flagged for noise. Differences
 beyond them are flagged for the reviewer; they are not errors of either system
 by themselves (end-cap conventions, grid coverage and small volumes explain
 most, see the validation document).
+
+One pattern is named as such: when plancheck's doses are the planning
+system's times one factor across structures (a dose grid scaled wrongly,
+DoseGridScaling or units), :func:`consistent_scale` finds it: the median
+ratio of the dose values, provided at least three of them from two or more
+structures agree with it within 1 % and it lies beyond the dose tolerance.
 """
 
 from __future__ import annotations
@@ -19,7 +25,19 @@ import numpy as np
 from plancheck.dvh.values import dose_at_volume_gy
 from plancheck.model import Dvh, TpsDvh
 
-__all__ = ["TOLERANCES", "CrossCheckRow", "compare_with_tps", "tps_dose_at_volume_gy"]
+__all__ = [
+    "TOLERANCES",
+    "CrossCheckRow",
+    "ScaleEstimate",
+    "compare_with_tps",
+    "consistent_scale",
+    "tps_dose_at_volume_gy",
+]
+
+_DOSE_METRICS = ("Mean[Gy]", "D95%[Gy]", "D50%[Gy]", "D2%[Gy]", "D0.03cc[Gy]")
+_SCALE_AGREEMENT = 0.01  # ratios within 1 % of the median count as one factor
+_SCALE_SHARE = 0.75  # ... for at least this share of the dose values
+_SCALE_MIN_DOSE_SHARE = 0.1  # dose values below 10 % of the largest are too noisy to use
 
 # metric -> (relative tolerance, absolute floor in the metric's unit)
 TOLERANCES: dict[str, tuple[float, float]] = {
@@ -81,3 +99,52 @@ def compare_with_tps(ours: Dvh, tps: TpsDvh) -> tuple[CrossCheckRow, ...]:
     theirs = tps_dose_at_volume_gy(tps, 0.03) if tps_volume is not None and tps_volume >= 0.03 else None
     rows.append(_row("D0.03cc[Gy]", mine, theirs))
     return tuple(rows)
+
+
+@dataclass(frozen=True)
+class ScaleEstimate:
+    """plancheck's doses as a multiple of the planning system's, over several structures."""
+
+    factor: float
+    n_values: int
+    n_structures: int
+    spread: float  # largest relative distance from the factor among the values that agree
+
+    def describe(self) -> str:
+        return (
+            f"plancheck's doses are {self.factor:.3g} × the planning system's "
+            f"({self.n_values} dose values of {self.n_structures} structures agree within "
+            f"{100 * self.spread:.1f} %): check the dose grid's scaling (DoseGridScaling, DoseUnits) "
+            "against the planning system"
+        )
+
+
+def consistent_scale(rows: dict[str, tuple[CrossCheckRow, ...]]) -> ScaleEstimate | None:
+    """The factor between plancheck's and the planning system's doses, if one explains them.
+
+    ``rows`` are the cross-check rows per structure. Returns None when the
+    dose values do not share one factor, or when it is within the dose
+    tolerance (2 %) of 1.
+    """
+    values: list[tuple[str, float, float]] = [
+        (name, r.plancheck, r.tps)
+        for name, structure_rows in rows.items()
+        for r in structure_rows
+        if r.metric in _DOSE_METRICS and r.plancheck is not None and r.tps is not None
+    ]
+    if not values:
+        return None
+    top = max(t for _, _, t in values)
+    usable = [(n, p, t) for n, p, t in values if t > _SCALE_MIN_DOSE_SHARE * top and p > 0]
+    if len(usable) < 3:
+        return None
+    ratios = np.array([p / t for _, p, t in usable])
+    factor = float(np.median(ratios))
+    close = np.abs(ratios / factor - 1.0) <= _SCALE_AGREEMENT
+    names = {usable[k][0] for k in np.flatnonzero(close)}
+    if close.sum() < max(3, _SCALE_SHARE * ratios.size) or len(names) < 2:
+        return None
+    if abs(factor - 1.0) <= TOLERANCES["D50%[Gy]"][0]:
+        return None
+    spread = float(np.max(np.abs(ratios[close] / factor - 1.0)))
+    return ScaleEstimate(factor, int(close.sum()), len(names), spread)

@@ -12,4 +12,6 @@
 * :mod:`~plancheck.protocol.registry` — the shipped protocols;
   :mod:`~plancheck.protocol.selection` — choosing one from the plans found.
 * :mod:`~plancheck.protocol.csv_import` — Eclipse/Mayo CSV templates to YAML.
+* :mod:`~plancheck.protocol.bibliography` — the shipped bibliography; every cited key resolves.
+* :mod:`~plancheck.protocol.recheck` — a saved document's statuses against its own numbers.
 """

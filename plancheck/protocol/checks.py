@@ -51,6 +51,28 @@ def check_protocol(protocol: Protocol) -> list[PathProblem]:
         problems += _check_index(protocol, i, ix)
     if protocol.body is not None and protocol.body not in _names(protocol):
         problems.append((("body",), _unknown("structure", protocol.body, _names(protocol))))
+    problems += _check_required_groups(protocol)
+    return problems
+
+
+def _check_required_groups(protocol: Protocol) -> list[PathProblem]:
+    problems: list[PathProblem] = []
+    names = _names(protocol)
+    for i, group in enumerate(protocol.required_any):
+        if len(set(group.structures)) != len(group.structures):
+            problems.append((("required_any", i, "structures"), "a structure is listed twice"))
+        for j, name in enumerate(group.structures):
+            path: tuple[str | int, ...] = ("required_any", i, "structures", j)
+            if name not in names:
+                problems.append((path, _unknown("structure", name, names)))
+            elif protocol.structure(name).required:
+                problems.append(
+                    (
+                        path,
+                        f"{name!r} is required on its own, so the group never decides anything: "
+                        "set 'required: false' on it (the group requires one of its structures)",
+                    )
+                )
     return problems
 
 
@@ -322,6 +344,22 @@ def _check_constraint(protocol: Protocol, i: int, c: Constraint) -> list[PathPro
     ids = [level.id for level in protocol.dose_levels]
     if c.structure not in names:
         problems.append(((*base, "structure"), _unknown("structure", c.structure, names)))
+    if c.surrogate_for is not None:
+        if c.surrogate_for not in names:
+            problems.append(
+                ((*base, "surrogate_for"), _unknown("structure", c.surrogate_for, names))
+            )
+        elif c.surrogate_for == c.structure:
+            problems.append(((*base, "surrogate_for"), "a structure is no surrogate for itself"))
+        elif protocol.structure(c.surrogate_for).required:
+            problems.append(
+                (
+                    (*base, "surrogate_for"),
+                    f"{c.surrogate_for!r} is required, so a surrogate for it would never be graded",
+                )
+            )
+        if c.goal is None:
+            problems.append(((*base, "surrogate_for"), "a surrogate constraint needs a goal"))
     metric = c.parsed_metric
     problems += _check_goal(c, base, metric)
     if c.dose_level is not None and c.dose_level not in ids:

@@ -6,10 +6,16 @@ either into a :class:`~plancheck.model.Structure` with the contour operations
 of :mod:`plancheck.geometry.derived` (``A - B`` difference, ``A + B`` union,
 ``A & B`` intersection, ``A + 5mm`` / ``A - 3mm`` 3-D margins). Derived
 structures carry the ``derived-structure`` finding of those operations.
+
+A margin does not reach beyond the planes of the structure set (the extent of
+the images it was drawn on), as in planning systems' margin tools: a cord
+contoured to the last CT slice gives a PRV that ends there too, not 5 mm
+beyond the scan where no dose was computed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from plancheck.geometry.derived import difference, expand, intersection, union
@@ -72,4 +78,27 @@ def build_structure(
         return rois[match.roi_name]
     if match.derived is None:
         raise ValueError(f"structure {match.structure!r} is {match.status.value}: nothing to build")
-    return _build(match.derived.expression, rois, match.structure, end_caps, lattice)
+    built = _build(match.derived.expression, rois, match.structure, end_caps, lattice)
+    if not _has_margin(match.derived.expression):
+        return built
+    return _within_structure_set(built, rois)
+
+
+def _has_margin(expr: Expr) -> bool:
+    if isinstance(expr, Margin):
+        return True
+    if isinstance(expr, RoiName):
+        return False
+    return _has_margin(expr.left) or _has_margin(expr.right)
+
+
+def _within_structure_set(s: Structure, rois: Mapping[str, Structure]) -> Structure:
+    """``s`` without planes beyond the first and last contour planes of the structure set."""
+    zs = [p.z_mm for r in rois.values() for p in r.planes]
+    if not zs or not s.planes:
+        return s
+    low, high = min(zs) - 1e-3, max(zs) + 1e-3
+    kept = tuple(p for p in s.planes if low <= p.z_mm <= high)
+    if len(kept) == len(s.planes) or not kept:
+        return s
+    return dataclasses.replace(s, planes=kept)

@@ -7,6 +7,18 @@ reason. How it computes DVHs (one plan, a course sum, an EQD2 grid, a
 derived structure) is its business; this module matches structures, asks for
 values, and turns them into outcomes.
 
+A metric source may also return a :class:`ValueRange` when part of the
+structure's dose is unknown (outside the dose grid): the lowest and highest
+value the metric can take whatever that part receives. A goal met (or
+missed) at both ends is decided "regardless of the part outside the grid",
+with the worst case as the value; otherwise the constraint is not evaluated,
+with the range and the unknown volume in the reason.
+
+Constraints with ``surrogate_for`` grade their structure in place of another
+(the thecal sac for the cord, HyTEC practice) only when that other structure
+is absent; they are reported otherwise. ``required_any`` groups name
+structures of which at least one must be present.
+
 Plan-quality indices are computed from the same metric source (the DVH
 definitions of :mod:`plancheck.dvh.indices`), unless the caller passes an
 *index source* of its own:
@@ -57,6 +69,7 @@ __all__ = [
     "MetricRequest",
     "MetricSource",
     "ProtocolResult",
+    "ValueRange",
     "evaluate_protocol",
 ]
 
@@ -97,7 +110,25 @@ class IndexRequest:
     dose_level: DoseLevel
 
 
-MetricSource = Callable[[MetricRequest], float]
+@dataclass(frozen=True)
+class ValueRange:
+    """A metric whose structure's dose is partly unknown: the values it can take.
+
+    ``low`` and ``high`` are in the metric's output unit (``high`` may be
+    ``math.inf``); ``why`` says what is unknown ("3.2 cc (12 %) of 'PTV' lies
+    outside the dose grid").
+    """
+
+    low: float
+    high: float
+    why: str
+
+    @property
+    def exact(self) -> bool:
+        return self.low == self.high
+
+
+MetricSource = Callable[[MetricRequest], "float | ValueRange"]
 IndexSource = Callable[[IndexRequest], float]
 
 
@@ -109,6 +140,7 @@ class ProtocolResult:
     outcomes: tuple[ConstraintOutcome, ...]
     matches: tuple[StructureMatch, ...]
     findings: tuple[Finding, ...] = ()
+    missing_groups: tuple[str, ...] = ()
 
     @property
     def missing_structures(self) -> tuple[str, ...]:
@@ -122,20 +154,26 @@ class ProtocolResult:
         absent = {o.structure for o in self.outcomes if not o.required}
         return tuple(m.structure for m in self.matches if m.structure in absent)
 
+    @property
+    def complete(self) -> bool:
+        """True when every required structure and structure group was found."""
+        return not self.missing_structures and not self.missing_groups
+
     def counts(self) -> dict[str, int]:
         c = Counter(o.status for o in self.outcomes)
         return {s.value: c.get(s, 0) for s in Status}
 
     @property
     def return_code(self) -> int:
-        """1 if a goal fails, else 3 if a constraint with a goal was not evaluated, else 0.
+        """1 if a goal fails, else 3 if a graded constraint was not evaluated or a required
+        structure group is missing, else 0.
 
         Warnings (variation met) and report-only items do not change it.
         """
         graded = [o for o in self.outcomes if o.counts_for_exit]
         if any(o.status is Status.FAIL for o in graded):
             return EXIT_FAIL
-        if any(o.status is Status.NOT_EVALUATED for o in graded):
+        if any(o.status is Status.NOT_EVALUATED for o in graded) or self.missing_groups:
             return EXIT_INPUT
         return EXIT_OK
 
@@ -146,6 +184,7 @@ class ProtocolResult:
             "outcomes": [o.to_dict() for o in self.outcomes],
             "structures": [m.to_dict() for m in self.matches],
             "missing_structures": list(self.missing_structures),
+            "missing_groups": list(self.missing_groups),
             "absent_optional_structures": list(self.absent_optional_structures),
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -155,15 +194,68 @@ def _level(protocol: Protocol, level_id: str | None) -> DoseLevel | None:
     return None if level_id is None else protocol.dose_level(level_id)
 
 
-def _ask(source: MetricSource, request: MetricRequest) -> tuple[float | None, str]:
-    """The value, or ``None`` and the reason it is undefined."""
+def _ask(source: MetricSource, request: MetricRequest) -> tuple[float | ValueRange | None, str]:
+    """The value (or its range), or ``None`` and the reason it is undefined."""
     try:
-        value = float(source(request))
+        answer = source(request)
     except MetricUndefinedError as exc:
         return None, exc.reason
+    if isinstance(answer, ValueRange):
+        if math.isnan(answer.low) or math.isnan(answer.high) or math.isinf(answer.low):
+            return None, f"the dose computation returned [{answer.low}, {answer.high}] for {request.metric.text}"
+        if answer.exact:
+            return answer.low, ""
+        return answer, ""
+    value = float(answer)
     if not math.isfinite(value):
         return None, f"the dose computation returned {value} for {request.metric.text}"
     return value, ""
+
+
+def _status_of(value: float, item: Constraint | IndexDef) -> Status:
+    goal, variation = item.goal_comparison, item.variation_comparison
+    assert goal is not None
+    if goal.holds(value):
+        return Status.PASS
+    if variation is not None and variation.holds(value):
+        return Status.WARN
+    return Status.FAIL
+
+
+def _decide_range(
+    answer: ValueRange, unit: str, item: Constraint | IndexDef, graded: bool = True
+) -> tuple[Status, float | None, str, Literal["at-most", "at-least"] | None]:
+    """Status, value, reason and bound of a metric known only as a range."""
+
+    def shown(v: float) -> str:
+        return "no upper bound" if math.isinf(v) else f"{format_value(v)} {unit}".strip()
+
+    span = f"between {shown(answer.low)} and {shown(answer.high)}"
+    goal = item.goal_comparison if graded else None
+    if goal is None:
+        return Status.NOT_EVALUATED, None, f"{answer.why}: the value lies {span}", None
+    low_status, high_status = _status_of(answer.low, item), _status_of(answer.high, item)
+    if low_status is not high_status:
+        return (
+            Status.NOT_EVALUATED,
+            None,
+            f"{answer.why}; whatever that part receives, the value lies {span}, so the goal "
+            f"{item.goal} cannot be decided",
+            None,
+        )
+    status = low_status
+    # the end of the range that decides: the worst case of a goal that holds, the best case of one that fails
+    upper = goal.is_upper_bound
+    use_high = upper == (status is not Status.FAIL)
+    value = answer.high if use_high else answer.low
+    bound: Literal["at-most", "at-least"] = "at-most" if use_high else "at-least"
+    words = {Status.PASS: "meets the goal", Status.WARN: "is within the acceptable variation", Status.FAIL: "fails the goal"}
+    target = item.variation if status is Status.WARN else item.goal
+    reason = (
+        f"{bound.replace('-', ' ')} {shown(value)}: {words[status]} {target} regardless of the part "
+        f"outside the grid ({answer.why}; {span})"
+    )
+    return status, value, reason, bound
 
 
 def _reason(status: Status, value: float | None, unit: str, item: Constraint | IndexDef) -> str:
@@ -188,18 +280,34 @@ def _outcome(
     metric: str,
     unit: str,
     match: StructureMatch | None,
-    value: float | None,
+    answer: float | ValueRange | None,
     why_not: str,
     level: DoseLevel | None,
     line: int | None,
     required: bool,
+    surrogate_for: str | None = None,
+    graded: bool = True,
+    note: str = "",
 ) -> ConstraintOutcome:
-    status = decide_status(value, item.goal_comparison, item.variation_comparison)
-    if status is Status.NOT_EVALUATED:
-        value = None
-        reason = why_not or "no value"
+    bound: Literal["at-most", "at-least"] | None = None
+    goal = item.goal if graded else None
+    variation = item.variation if graded else None
+    if isinstance(answer, ValueRange):
+        status, value, reason, bound = _decide_range(answer, unit, item, graded)
     else:
-        reason = _reason(status, value, unit, item)
+        value = answer
+        status = decide_status(
+            value,
+            item.goal_comparison if graded else None,
+            item.variation_comparison if graded else None,
+        )
+        if status is Status.NOT_EVALUATED:
+            value = None
+            reason = why_not or "no value"
+        else:
+            reason = _reason(status, value, unit, item)
+    if note:
+        reason = f"{reason}; {note}" if reason else note
     return ConstraintOutcome(
         kind=kind,
         structure=structure,
@@ -207,8 +315,8 @@ def _outcome(
         status=status,
         value=value,
         unit=unit,
-        goal=item.goal,
-        variation=item.variation,
+        goal=goal,
+        variation=variation,
         reason=reason,
         roi=match.roi_label if match is not None else None,
         matched_by=match.matched_by if match is not None and match.usable else None,
@@ -218,6 +326,9 @@ def _outcome(
         source=item.source,
         protocol_line=line,
         required=required,
+        bound=bound,
+        surrogate_for=surrogate_for,
+        note=item.note,
     )
 
 
@@ -245,18 +356,33 @@ def _evaluate_constraint(
     match: StructureMatch,
     source: MetricSource,
     line: int | None,
+    matches: StructureMatches | None = None,
 ) -> ConstraintOutcome:
     metric = item.parsed_metric
     level = _level(protocol, item.dose_level)
-    value: float | None = None
+    answer: float | ValueRange | None = None
     why_not = ""
     if match.usable:
         request = MetricRequest(match, metric, level.dose_gy if level is not None else None, level)
-        value, why_not = _ask(source, request)
+        answer, why_not = _ask(source, request)
     else:
         why_not = _unusable(match)
     if not _required(protocol, match):
         why_not = f"optional structure {match.structure!r} is absent: {match.reason}"
+    graded, note = True, ""
+    if item.surrogate_for is not None and matches is not None and match.usable:
+        stood_for = matches[item.surrogate_for]
+        if stood_for.usable:
+            graded = False
+            note = (
+                f"not graded: {item.structure} stands in for {item.surrogate_for} only when that is "
+                f"absent, and {item.surrogate_for} is in the structure set (limit {item.goal} as a "
+                "surrogate)"
+            )
+        else:
+            note = (
+                f"graded as a surrogate for {item.surrogate_for}, which the structure set does not have"
+            )
     return _outcome(
         "dvh",
         item,
@@ -264,50 +390,79 @@ def _evaluate_constraint(
         metric.text,
         metric.unit_label,
         match,
-        value,
+        answer,
         why_not,
         level,
         line,
         _required(protocol, match),
+        surrogate_for=item.surrogate_for,
+        graded=graded,
+        note=note,
     )
 
 
-def _dvh_index(source: MetricSource, request: IndexRequest) -> float:
-    """An index from DVH metrics (definitions of :mod:`plancheck.dvh.indices`)."""
+def _ratio_range(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """Range of a / b for a in [a0, a1] and b in [b0, b1] with b0 > 0 (b1 may be inf)."""
+    (a0, a1), (b0, b1) = a, b
+    low = a0 / b1 if a0 >= 0 else a0 / b0
+    high = a1 / b0 if a1 >= 0 else a1 / b1
+    return low, high
+
+
+def _dvh_index(source: MetricSource, request: IndexRequest) -> float | ValueRange:
+    """An index from DVH metrics (definitions of :mod:`plancheck.dvh.indices`).
+
+    When a metric it needs is only known as a range (part of a structure
+    outside the dose grid), the index is returned as the range those bounds
+    allow.
+    """
     level = request.dose_level
     rx = request.prescription_gy
+    unknown: list[str] = []
 
-    def value(match: StructureMatch, text: str) -> float:
-        return float(source(MetricRequest(match, parse_metric(text), rx, level)))
+    def value(match: StructureMatch, text: str) -> tuple[float, float]:
+        answer = source(MetricRequest(match, parse_metric(text), rx, level))
+        if isinstance(answer, ValueRange):
+            if not answer.exact and answer.why not in unknown:
+                unknown.append(answer.why)
+            return answer.low, answer.high
+        v = float(answer)
+        return v, v
+
+    def result(low: float, high: float) -> float | ValueRange:
+        if low == high or not unknown:
+            return low
+        return ValueRange(low, high, "; ".join(unknown))
 
     label = INDEX_LABELS[request.kind]
     if request.kind is IndexKind.HOMOGENEITY_ICRU83:
         d2 = value(request.target, "D2%[Gy]")
         d98 = value(request.target, "D98%[Gy]")
         d50 = value(request.target, "D50%[Gy]")
-        if d50 <= 0:
+        if d50[0] <= 0:
             raise MetricUndefinedError(label, "the target's median dose D50% is 0")
-        return (d2 - d98) / d50
+        return result(*_ratio_range((d2[0] - d98[1], d2[1] - d98[0]), d50))
     if request.body is None:
         raise MetricUndefinedError(label, "it needs the body outline")
     piv = value(request.body, f"V{rx:.10g}Gy[cc]")
     if request.kind is IndexKind.GRADIENT:
-        if piv <= 0:
+        if piv[0] <= 0:
             raise MetricUndefinedError(
                 label, f"no volume of the body receives the prescription {rx:g} Gy"
             )
-        return value(request.body, f"V{rx / 2:.10g}Gy[cc]") / piv
+        return result(*_ratio_range(value(request.body, f"V{rx / 2:.10g}Gy[cc]"), piv))
     tv = value(request.target, "V0Gy[cc]")
-    if tv <= 0:
+    if tv[0] <= 0:
         raise MetricUndefinedError(label, "the target has no volume inside the dose grid")
     if request.kind is IndexKind.CONFORMITY_RTOG:
-        return piv / tv
-    if piv <= 0:
+        return result(*_ratio_range(piv, tv))
+    if piv[0] <= 0:
         raise MetricUndefinedError(
             label, f"no volume of the body receives the prescription {rx:g} Gy"
         )
     tv_piv = value(request.target, f"V{rx:.10g}Gy[cc]")
-    return tv_piv * tv_piv / (tv * piv)
+    squared = (tv_piv[0] * tv_piv[0], tv_piv[1] * tv_piv[1])
+    return result(*_ratio_range(squared, (tv[0] * piv[0], tv[1] * piv[1])))
 
 
 def _evaluate_index(
@@ -324,7 +479,7 @@ def _evaluate_index(
     body = matches[protocol.body] if protocol.body is not None else None
     needs_body = item.index is not IndexKind.HOMOGENEITY_ICRU83
     metric = f"{INDEX_LABELS[item.index]} at {level.dose_gy:g} Gy"
-    value: float | None = None
+    value: float | ValueRange | None = None
     why_not = ""
     if not target.usable:
         why_not = _unusable(target)
@@ -335,15 +490,20 @@ def _evaluate_index(
             item.index, target, body if needs_body else None, level.dose_gy, level
         )
         try:
-            value = float(
-                index_source(request)
+            value = (
+                float(index_source(request))
                 if index_source is not None
                 else _dvh_index(metric_source, request)
             )
         except MetricUndefinedError as exc:
             value, why_not = None, exc.reason
-        if value is not None and not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             value, why_not = None, f"the index computation returned {value}"
+        elif isinstance(value, ValueRange) and (
+            math.isnan(value.low) or math.isnan(value.high) or math.isinf(value.low)
+        ):
+            why_not = f"the index computation returned [{value.low}, {value.high}]"
+            value = None
     return _outcome(
         "index",
         item,
@@ -421,7 +581,7 @@ def evaluate_protocol(
 
     outcomes = [
         _evaluate_constraint(
-            model, c, matches[c.structure], metric_source, line(("constraints", i))
+            model, c, matches[c.structure], metric_source, line(("constraints", i)), matches
         )
         for i, c in enumerate(model.constraints)
     ]
@@ -429,4 +589,11 @@ def evaluate_protocol(
         _evaluate_index(model, ix, matches, metric_source, index_source, line(("indices", i)))
         for i, ix in enumerate(model.indices)
     ]
-    return ProtocolResult(model.name, tuple(outcomes), matches.matches, matches.findings)
+    missing_groups = tuple(
+        f"none of {', '.join(g.structures)} is in the structure set: {g.reason}"
+        for g in model.required_any
+        if not any(matches[name].usable for name in g.structures)
+    )
+    return ProtocolResult(
+        model.name, tuple(outcomes), matches.matches, matches.findings, missing_groups
+    )

@@ -103,7 +103,9 @@ def parse_protocol(data: bytes | str, source: str) -> LoadedProtocol:
             validation_problems(exc, doc, Protocol, _describe_item(doc.data)),
             hint="'plancheck protocol schema' prints the JSON Schema of protocol files.",
         ) from None
-    problems = check_protocol(protocol)
+    from plancheck.protocol.bibliography import check_references
+
+    problems = check_protocol(protocol) + check_references(protocol)
     if problems:
         raise ProtocolFileError(source, _problems_at(doc, problems))
     return LoadedProtocol(protocol, source, doc.sha256, doc)

@@ -197,6 +197,10 @@ class ConstraintOutcome:
     source: str | None = None
     protocol_line: int | None = None
     required: bool = True
+    bound: Literal["at-most", "at-least"] | None = None
+    plans: tuple[str, ...] = ()
+    surrogate_for: str | None = None
+    note: str | None = None
 
     @property
     def has_goal(self) -> bool:
@@ -226,4 +230,8 @@ class ConstraintOutcome:
             "source": self.source,
             "protocol_line": self.protocol_line,
             "required": self.required,
+            "bound": self.bound,
+            "plans": list(self.plans),
+            "surrogate_for": self.surrogate_for,
+            "note": self.note,
         }

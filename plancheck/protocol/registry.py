@@ -17,9 +17,11 @@ from plancheck.protocol.checks import did_you_mean
 from plancheck.protocol.load import LoadedProtocol, load_protocol, parse_protocol
 from plancheck.protocol.yamldoc import MAX_FILE_BYTES, Problem, ProtocolFileError
 
-__all__ = ["find_protocol", "load_all_shipped", "load_shipped", "shipped_names"]
+__all__ = ["find_protocol", "load_all_shipped", "load_shipped", "shipped_names", "shipped_resource"]
 
 _PACKAGE = "plancheck.constraints"
+# YAML files beside the protocols that are not protocols
+_NOT_PROTOCOLS = frozenset({"bibliography.yml"})
 
 
 def _shipped_dir() -> Traversable:
@@ -39,8 +41,17 @@ def _shipped_files() -> dict[str, Traversable]:
     return {
         entry.name.removesuffix(".yaml"): entry
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
-        if entry.name.endswith(".yaml") and entry.is_file()
+        if entry.name.endswith(".yaml") and entry.name not in _NOT_PROTOCOLS and entry.is_file()
     }
+
+
+def shipped_resource(name: str) -> Traversable | None:
+    """A file shipped beside the protocols (e.g. the bibliography), or None."""
+    folder = _shipped_dir()
+    if not folder.is_dir():
+        return None
+    entry = folder.joinpath(name)
+    return entry if entry.is_file() else None
 
 
 def shipped_names() -> tuple[str, ...]:

@@ -56,6 +56,7 @@ __all__ = [
     "IndexDef",
     "PlanDef",
     "Protocol",
+    "RequiredGroup",
     "StructureDef",
 ]
 
@@ -64,6 +65,11 @@ _PROTOCOL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 Text = Annotated[str, Field(min_length=1)]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
+RefKey = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=64)]
+_REFS_DESCRIPTION = (
+    "Bibliography keys of the sources (the shipped bibliography or this file's 'references'), "
+    "e.g. [QUANTEC_cord, Schultheiss2008]."
+)
 GoalText = Annotated[
     str,
     Field(
@@ -117,6 +123,7 @@ class StructureDef(_Model):
         "structure set has one, derive it otherwise. Without it the structure is always derived.",
     )
     description: str | None = None
+    refs: tuple[RefKey, ...] = Field(default=(), description=_REFS_DESCRIPTION)
 
     @field_validator("derived")
     @classmethod
@@ -141,6 +148,7 @@ class AlphaBeta(_Model):
     alpha_beta_gy: float = Field(gt=0, le=30, description="α/β in Gy.")
     source: Text
     note: str | None = None
+    refs: tuple[RefKey, ...] = Field(default=(), description=_REFS_DESCRIPTION)
 
 
 class PlanDef(_Model):
@@ -174,6 +182,18 @@ class DoseLevel(_Model):
     )
     description: str | None = None
     source: str | None = None
+    refs: tuple[RefKey, ...] = Field(default=(), description=_REFS_DESCRIPTION)
+
+
+class RequiredGroup(_Model):
+    """Structures of which at least one must be in the structure set (else the evaluation is incomplete)."""
+
+    structures: tuple[Name, ...] = Field(
+        min_length=2,
+        description="Protocol structures, each optional on its own: e.g. [SpinalCord, CaudaEquina, ThecalSac].",
+    )
+    reason: Text = Field(description="Why one of them is needed, said to the user when none is found.")
+    refs: tuple[RefKey, ...] = Field(default=(), description=_REFS_DESCRIPTION)
 
 
 class _GoalMixin:
@@ -216,7 +236,14 @@ class Constraint(_Model, _GoalMixin):
     report_only: bool = Field(default=False, description=_REPORT_DESCRIPTION)
     priority: int | None = Field(default=None, ge=1, le=9, description="1 = most important.")
     source: Text = Field(description=_SOURCE_DESCRIPTION)
+    refs: tuple[RefKey, ...] = Field(default=(), description=_REFS_DESCRIPTION)
     note: str | None = None
+    surrogate_for: Name | None = Field(
+        default=None,
+        description="This constraint grades its structure as a surrogate for another protocol "
+        "structure (e.g. ThecalSac for SpinalCord): graded only when that structure is absent, "
+        "reported otherwise.",
+    )
 
     @field_validator("goal", "variation")
     @classmethod
@@ -256,6 +283,7 @@ class IndexDef(_Model, _GoalMixin):
     report_only: bool = Field(default=False, description=_REPORT_DESCRIPTION)
     priority: int | None = Field(default=None, ge=1, le=9, description="1 = most important.")
     source: Text = Field(description=_SOURCE_DESCRIPTION)
+    refs: tuple[RefKey, ...] = Field(default=(), description=_REFS_DESCRIPTION)
     note: str | None = None
 
     @field_validator("goal", "variation")
@@ -280,9 +308,13 @@ class Protocol(_Model):
     title: str | None = None
     description: Text
     site: str | None = None
-    references: dict[str, Text] = Field(
+    references: dict[Name, Text] = Field(
         default_factory=dict,
-        description="Full citations, keyed by the short names used in 'source'.",
+        description="Full citations of sources that are not in the shipped bibliography, keyed by "
+        "the names used in 'refs'.",
+    )
+    refs: tuple[RefKey, ...] = Field(
+        default=(), description="Bibliography keys of the protocol as a whole (e.g. the study it follows)."
     )
     body: Name | None = Field(
         default=None, description="The structure that is the patient outline (needed by CI and GI)."
@@ -294,6 +326,11 @@ class Protocol(_Model):
     dose_levels: tuple[DoseLevel, ...] = ()
     alpha_beta: tuple[AlphaBeta, ...] = ()
     structures: tuple[StructureDef, ...] = Field(min_length=1)
+    required_any: tuple[RequiredGroup, ...] = Field(
+        default=(),
+        description="Groups of optional structures of which at least one must be present, e.g. the "
+        "spinal cord, the cauda equina or the thecal sac; none present makes the evaluation incomplete.",
+    )
     constraints: tuple[Constraint, ...] = ()
     indices: tuple[IndexDef, ...] = ()
 
@@ -314,3 +351,15 @@ class Protocol(_Model):
             if structure in entry.structures:
                 return entry
         return None
+
+    def used_refs(self) -> tuple[str, ...]:
+        """Every bibliography key the protocol cites, in first-use order."""
+        keys: list[str] = list(self.refs)
+        for group in (self.dose_levels, self.alpha_beta, self.structures, self.required_any):
+            for item in group:
+                keys.extend(item.refs)
+        for c in self.constraints:
+            keys.extend(c.refs)
+        for ix in self.indices:
+            keys.extend(ix.refs)
+        return tuple(dict.fromkeys(keys))

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from plancheck.dvh.crosscheck import compare_with_tps
-from plancheck.dvh.metric import PHYSICAL, parse_metric
+from plancheck.dvh.metric import parse_metric
 from plancheck.errors import MetricSyntaxError
 from plancheck.evaluation import CourseEvaluation
 from plancheck.inputs import describe_inputs
+from plancheck.protocol.bibliography import resolve_references
 from plancheck.report.dvh_output import curve_points, quantity_key
 from plancheck.report.provenance import (
     apply_dose_unit,
@@ -37,13 +37,19 @@ def _dose_quantity(metric: str) -> str:
         return "physical"  # plan-quality indices are not DVH metrics
 
 
-def _outcome(ev: CourseEvaluation) -> str:
-    graded = [o for o in ev.result.outcomes if o.counts_for_exit]
-    statuses = {o.status.value for o in graded}
-    for s in ("fail", "not-evaluated", "warn"):
-        if s in statuses:
-            return s
-    return "pass"
+def _refs_of(ev: CourseEvaluation, k: int) -> tuple[str, ...]:
+    """Bibliography keys of the k-th outcome (constraints first, then indices, as evaluated)."""
+    p = ev.protocol.protocol
+    refs: list[tuple[str, ...]] = [c.refs for c in p.constraints] + [ix.refs for ix in p.indices]
+    return refs[k] if k < len(refs) else ()
+
+
+def _verdict(ev: CourseEvaluation) -> dict[str, Any]:
+    if ev.verdict is not None:
+        return ev.verdict.to_dict()
+    from plancheck.verdict import decide_verdict
+
+    return decide_verdict(ev.result, ev.findings, ev.mismatches).to_dict()
 
 
 def evaluation_document(
@@ -82,10 +88,16 @@ def evaluation_document(
                 "reason": d["reason"],
                 "priority": d["priority"],
                 "source": d["source"],
+                "refs": list(_refs_of(ev, k)),
                 "dose_level": d["dose_level"],
                 "prescription_gy": d["prescription_gy"],
                 "dose_quantity": _dose_quantity(d["metric"]),
                 "required": d["required"],
+                "graded": o.counts_for_exit,
+                "bound": d["bound"],
+                "plans": d["plans"],
+                "surrogate_for": d["surrogate_for"],
+                "note": d["note"],
                 "protocol_line": d["protocol_line"],
             }
         )
@@ -108,7 +120,8 @@ def evaluation_document(
                 key += " [" + " + ".join(used.plans) + "]"
             dose, vol = curve_points(used.dvh)
             entry["curves"][key] = {"dose_gy": dose, "volume_cc": vol, "plans": list(used.plans)}
-    code = ev.return_code
+    verdict = _verdict(ev)
+    code = int(verdict["exit_code"])
     doc_crosschecks = _crosschecks(ev)
     out = {
         "schema_version": EVALUATION_SCHEMA_VERSION,
@@ -125,6 +138,7 @@ def evaluation_document(
                 **_end_caps_settings(ev),
                 "bin_width_gy": ev.settings.bin_width_gy,
                 "plan": ev.plan_label,
+                "accept_mismatch": ev.accept_mismatch,
             },
         },
         "patient": summary["patient"],
@@ -133,6 +147,10 @@ def evaluation_document(
             "title": ev.protocol.protocol.title,
             "description": ev.protocol.protocol.description,
             "selected": ev.selection,
+            "references": resolve_references(ev.protocol.protocol),
+            "mismatches": [
+                {"code": m.code, "message": m.message, "blocking": m.blocking} for m in ev.mismatches
+            ],
         },
         "course": {
             "structure_set": summary["structure_set"],
@@ -148,14 +166,25 @@ def evaluation_document(
             "not_evaluated": counts.get("not-evaluated", 0),
             "reported": counts.get("reported", 0),
             "missing_structures": list(ev.result.missing_structures),
-            "outcome": _outcome(ev),
+            "missing_groups": list(ev.result.missing_groups),
+            "absent_optional_structures": list(ev.result.absent_optional_structures),
+            "outcome": verdict["outcome"],
             "exit_code": code,
+            "verdict": verdict,
         },
         "structures": list(structures.values()),
         "findings": [f.to_dict() for f in ev.findings],
     }
     if doc_crosschecks:
         out["crosschecks"] = doc_crosschecks
+    if ev.scale is not None:
+        out["crosscheck_scale"] = {
+            "factor": ev.scale.factor,
+            "values": ev.scale.n_values,
+            "structures": ev.scale.n_structures,
+            "spread": ev.scale.spread,
+            "message": ev.scale.describe(),
+        }
     return apply_dose_unit(out)
 
 
@@ -172,21 +201,14 @@ def _end_caps_settings(ev: CourseEvaluation) -> dict[str, Any]:
 
 
 def _crosschecks(ev: CourseEvaluation) -> list[dict[str, Any]]:
-    """plancheck's DVH against the planning system's stored DVH, per structure (one-plan courses)."""
-    if len(ev.plans) != 1 or not ev.plans[0].tps_dvhs:
-        return []
-    tps = {d.roi_number: d for d in ev.plans[0].tps_dvhs}
+    """plancheck's DVH against the planning system's stored DVH, per structure and plan."""
     rows: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    # plancheck's DVHs in the convention of the system that stored the DVHs (see CourseEvaluation)
-    for used in ev.crosscheck_dvhs or ev.dvhs:
-        if used.quantity != PHYSICAL or used.roi_number in seen or used.roi_number not in tps:
-            continue
-        seen.add(used.roi_number)
-        for r in compare_with_tps(used.dvh, tps[used.roi_number]):
+    for check in ev.crosschecks:
+        for r in check.rows:
             rows.append(
                 {
-                    "roi": used.roi,
+                    "roi": check.roi,
+                    "plan": check.plan,
                     "metric": r.metric,
                     "plancheck": r.plancheck,
                     "planning_system": r.tps,
@@ -196,4 +218,3 @@ def _crosschecks(ev: CourseEvaluation) -> list[dict[str, Any]]:
                 }
             )
     return rows
-

@@ -17,6 +17,13 @@ STATUS_STYLE = {
     "not-evaluated": ("NOT EVALUATED", "magenta"),
     "reported": ("reported", "cyan"),
 }
+VERDICT_STYLE = {
+    "PASS": "bold green",
+    "WARN": "bold yellow",
+    "FAIL": "bold red",
+    "INCOMPLETE": "bold magenta",
+    "NOT EVALUABLE": "bold magenta",
+}
 
 CSV_COLUMNS = (
     "structure",
@@ -32,13 +39,55 @@ CSV_COLUMNS = (
     "priority",
     "dose_level",
     "dose_quantity",
+    "plans",
+    "graded",
+    "bound",
     "source",
 )
 
 
 def _value(c: dict[str, Any]) -> str:
     v = c.get("value")
-    return "—" if v is None else f"{v:.2f}"
+    if v is None:
+        return "—"
+    bound = {"at-most": "≤ ", "at-least": "≥ "}.get(str(c.get("bound")), "")
+    return f"{bound}{v:.2f}"
+
+
+def verdict_lines(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """The verdict and what the reader must know about it, as (text, style) lines."""
+    s = doc["summary"]
+    verdict = s.get("verdict") or {}
+    label = verdict.get("label") or STATUS_STYLE.get(s["outcome"], (s["outcome"], ""))[0]
+    style = VERDICT_STYLE.get(label, "")
+    absent = s.get("absent_optional_structures") or []
+    optional = sum(
+        1
+        for c in doc["constraints"]
+        if c["status"] == "not-evaluated" and c["structure"] in absent and not c.get("graded")
+    )
+    not_evaluated = f"{s['not_evaluated']} not evaluated" + (
+        f" ({optional} of absent optional structures)" if optional else ""
+    )
+    out = [
+        (
+            f"{label}: {s['pass']} pass, {s['warn']} warn, {s['fail']} fail, {not_evaluated}",
+            style,
+        )
+    ]
+    for text in verdict.get("failed", []):
+        out.append((f"  failed: {text}", "red"))
+    for text in verdict.get("blocking", []):
+        out.append((f"  not evaluable/incomplete: {text}", "magenta"))
+    for text in verdict.get("warnings", []):
+        out.append((f"  warning: {text}", "yellow"))
+    for text in verdict.get("accepted_mismatches", []):
+        out.append((f"  accepted with --accept-mismatch: {text}", "yellow"))
+    if absent:
+        out.append(
+            (f"  optional structures absent from the structure set (not graded): {', '.join(absent)}", "")
+        )
+    return out
 
 
 def render_evaluation_table(doc: dict[str, Any]) -> list[Any]:
@@ -69,14 +118,21 @@ def render_evaluation_table(doc: dict[str, Any]) -> list[Any]:
     by_structure: dict[str, list[dict[str, Any]]] = {}
     for c in doc["constraints"]:
         by_structure.setdefault(c["structure"], []).append(c)
+    several_plans = len(doc["course"]["plans"]) > 1
     for structure, items in by_structure.items():
         for k, c in enumerate(items):
             label, style = STATUS_STYLE.get(c["status"], (c["status"], ""))
             unit = f" {c['unit']}" if c["unit"] else ""
+            used_plans = c.get("plans") or []
+            level_gy = c.get("prescription_gy")
+            metric = c["metric"] + (
+                f" of {level_gy:g} Gy" if level_gy is not None and c.get("dose_level") else ""
+            )
+            metric += f" · {' + '.join(used_plans)}" if several_plans and used_plans else ""
             table.add_row(
                 Text(structure if k == 0 else ""),
                 Text((c["matched_roi"] or "—") if k == 0 else ""),
-                Text(c["metric"]),
+                Text(metric),
                 Text(_value(c) + (unit if c.get("value") is not None else "")),
                 Text(c["goal"] or ""),
                 Text(c["variation"] or ""),
@@ -88,15 +144,8 @@ def render_evaluation_table(doc: dict[str, Any]) -> list[Any]:
     for f in doc["findings"]:
         style = {"error": "red", "warning": "yellow"}.get(f["severity"], "dim")
         out.append(Text(f"[{f['severity']}] {f['message']}", style=style))
-    s = doc["summary"]
-    label, style = STATUS_STYLE.get(s["outcome"], (s["outcome"], ""))
-    out.append(
-        Text(
-            f"{label}: {s['pass']} pass, {s['warn']} warn, {s['fail']} fail, "
-            f"{s['not_evaluated']} not evaluated",
-            style=style,
-        )
-    )
+    for text, style in verdict_lines(doc):
+        out.append(Text(text, style=style))
     return out
 
 
@@ -104,6 +153,18 @@ def render_evaluation_csv(doc: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
+    absent = set(doc["summary"].get("absent_optional_structures") or [])
     for c in doc["constraints"]:
-        w.writerow(["" if c.get(k) is None else c.get(k) for k in CSV_COLUMNS])
+        row = []
+        for k in CSV_COLUMNS:
+            v = c.get(k)
+            if k == "plans":
+                v = " + ".join(v or [])
+            elif k == "graded":
+                if c["structure"] in absent and not v:
+                    v = "no: optional structure absent"
+                else:
+                    v = "yes" if v else "no"
+            row.append("" if v is None else v)
+        w.writerow(row)
     return buf.getvalue()

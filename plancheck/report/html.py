@@ -242,6 +242,18 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
             *([("reported", fmt_number(summary.get("reported")))] if summary.get("reported") else []),
         ],
         "missing_structures": [str(m) for m in _list(summary.get("missing_structures"))],
+        "absent_optional": [str(m) for m in _list(summary.get("absent_optional_structures"))],
+        "verdict_label": _text(_map(summary.get("verdict")).get("label")),
+        "verdict_reasons": [
+            (kind, str(text))
+            for kind, key in (
+                ("failed", "failed"),
+                ("not evaluable or incomplete", "blocking"),
+                ("warning", "warnings"),
+                ("accepted with --accept-mismatch", "accepted_mismatches"),
+            )
+            for text in _list(_map(summary.get("verdict")).get(key))
+        ],
         "failed": [c for c in constraints if c["status_class"] == "fail"],
         "attention": sorted(
             (c for c in constraints if c["status_class"] in _ATTENTION),

@@ -196,7 +196,10 @@ REPORT_TEMPLATE = """<!DOCTYPE html>
 <span class="outcome status-{{ v.outcome }}">{{ v.outcome_symbol }} {{ v.outcome_label }}</span>
 <span class="counts">{% for label, n in v.counts %}{{ label }}: <b>{{ n }}</b>{% if not loop.last %} · {% endif %}{% endfor %}</span>
 </div>
+{% if v.verdict_label and v.verdict_label != v.outcome_label %}<p id="verdict-label">Verdict: <b>{{ v.verdict_label }}</b></p>{% endif %}
+{% if v.verdict_reasons %}<ul id="verdict-reasons">{% for kind, text in v.verdict_reasons %}<li><b>{{ kind }}:</b> {{ text }}</li>{% endfor %}</ul>{% endif %}
 {% if v.warnings %}<ul class="warnings" id="verdict-warnings">{% for w in v.warnings %}<li>{{ w }}</li>{% endfor %}</ul>{% endif %}
+{% if v.absent_optional %}<p id="absent-optional">Optional organs not in the structure set (not graded): {{ v.absent_optional | join(", ") }}</p>{% endif %}
 </header>
 
 <section id="attention"{% if v.failed %} class="has-failures"{% endif %}>

@@ -84,3 +84,12 @@ def test_unwritable_output_is_a_usage_error(tmp_path: Path, stubbed: None) -> No
     blocker.write_text("a file where the output folder should be")
     result = run("batch", str(root), "-o", str(blocker / "out"), "-j", "1")
     assert result.exit_code == 2 and "cannot write to the output folder" in result.stderr
+
+
+def test_empty_root_checks_nothing_and_exits_3(tmp_path: Path) -> None:
+    root = tmp_path / "mounted"
+    root.mkdir()
+    (root / "notes.txt").write_text("no plans here\n", encoding="utf-8")
+    result = run("batch", str(root), "--output", str(tmp_path / "out"))
+    assert result.exit_code == 3, result.output
+    assert "nothing was checked" in result.output

@@ -139,3 +139,21 @@ def test_import_writes_a_valid_protocol(tmp_path):
     missing = run("protocol", "import", str(csv_path))
     assert missing.exit_code == 2
     assert "--fractions" in missing.stderr
+
+
+def test_validate_refuses_an_unknown_reference_key(tmp_path: Path) -> None:
+    shipped = (CONSTRAINTS_DIR / "spine_sbrt_24Gy2.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "typo.yaml"
+    path.write_text(shipped.replace("refs: [RTOG0631]", "refs: [RTOG631]"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["protocol", "validate", str(path)])
+    assert result.exit_code == 2
+    assert "unknown reference 'RTOG631'" in result.stderr and "did you mean 'RTOG0631'" in result.stderr
+
+
+def test_references_lists_full_citations() -> None:
+    result = CliRunner().invoke(main, ["protocol", "references", "spine_sib_30Gy10_40Gy10", "--format", "json"])
+    assert result.exit_code == 0
+    entries = json.loads(result.stdout)
+    keys = [e["key"] for e in entries]
+    assert "Pieters2006" in keys and "Xiao2025" in keys
+    assert all(len(e["citation"]) > 40 for e in entries)

@@ -81,3 +81,67 @@ def test_bad_documents_exit_3_with_one_line(tmp_path: Path, content: str, messag
 def test_key_without_anonymize_is_a_usage_error(doc_file: Path, tmp_path: Path) -> None:
     result = run("report", str(doc_file), "--anonymize-key", str(tmp_path / "k"))
     assert result.exit_code == 2
+
+
+def _evaluated(tmp_path: Path) -> dict:
+    """The evaluation document of the failing sample plan, written by plancheck evaluate."""
+    sample = Path(__file__).resolve().parents[2] / "sample_plans" / "spine_sib_cord_fail"
+    out = tmp_path / "fail.json"
+    result = run("evaluate", str(sample), "--format", "json", "-o", str(out))
+    assert result.exit_code == 1, result.output
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_a_document_plancheck_wrote_renders(tmp_path: Path) -> None:
+    path = tmp_path / "ok.json"
+    path.write_text(json.dumps(_evaluated(tmp_path)), encoding="utf-8")
+    assert run("report", str(path), "-o", str(tmp_path / "ok.html")).exit_code == 0
+
+
+@pytest.mark.parametrize("tamper", ["status", "status-and-summary", "goal"])
+def test_tampered_statuses_are_refused(tmp_path: Path, tamper: str) -> None:
+    doc = _evaluated(tmp_path)
+    cord = next(c for c in doc["constraints"] if c["structure"] == "SpinalCord")
+    assert cord["status"] == "fail"  # 39.2 Gy against <= 33.5 (35.8)
+    if tamper == "goal":
+        cord["status"] = "pass"
+        cord["goal"] = "<= 30"  # still missed by the value: the status cannot be pass
+    else:
+        cord["status"] = "pass"
+    if tamper == "status-and-summary":
+        doc["summary"]["fail"] -= 1
+        doc["summary"]["pass"] += 1
+        doc["summary"]["outcome"] = "pass"
+        doc["summary"]["exit_code"] = 0
+    path = tmp_path / "tampered.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "tampered.html"
+    result = run("report", str(path), "-o", str(out))
+    assert result.exit_code == 3
+    assert "disagree" in result.stderr and "SpinalCord" in result.stderr
+    assert not out.exists()
+
+
+def test_a_summary_that_hides_a_failure_is_refused(tmp_path: Path) -> None:
+    doc = _evaluated(tmp_path)
+    doc["summary"]["outcome"] = "pass"
+    doc["summary"]["exit_code"] = 0
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    result = run("report", str(path), "-o", str(tmp_path / "s.html"))
+    assert result.exit_code == 3 and "a graded constraint failed" in result.stderr
+
+
+def test_html_lists_the_verdict_reasons_and_absent_optional_organs(tmp_path: Path) -> None:
+    path = tmp_path / "fail.json"
+    path.write_text(json.dumps(_evaluated(tmp_path)), encoding="utf-8")
+    out = tmp_path / "fail.html"
+    assert run("report", str(path), "-o", str(out)).exit_code == 0
+    html = out.read_text(encoding="utf-8")
+    assert 'id="absent-optional"' in html and "Esophagus" in html
+    assert 'id="verdict-reasons"' in html and "SpinalCord D0.03cc[Gy]" in html
+    # the CSV marks rows of absent optional organs as not graded
+    csv_out = run("evaluate", str(Path(__file__).resolve().parents[2] / "sample_plans" / "spine_sib_cord_fail"), "--format", "csv")
+    lines = csv_out.stdout.splitlines()
+    assert "graded" in lines[0].split(",")
+    assert any(line.startswith("Esophagus,") and "no: optional structure absent" in line for line in lines)

@@ -166,3 +166,13 @@ def test_eclipse_dvhs_match_the_exported_reference() -> None:
                 float(row[f"dvh_{column}_Gy_assuming_percent_of_14Gy"]), rel=1e-4
             )
     assert "tps-dvh-percent-of-prescription" in {f.code for f in rtdose.findings}
+
+
+def test_curves_above_a_scaled_down_grid_stay_in_gy() -> None:
+    # curves in Gy up to 22 Gy against a grid whose maximum is 18.7 Gy (22 x 0.85): read as
+    # percent of a 20 Gy prescription they would end at 4.4 Gy, far from the grid's maximum,
+    # so they are kept in Gy (DoseUnits) and the finding names the excess
+    item = b.dvh_item(5, [1.0] * 22, [50] * 21 + [1])
+    dvhs, codes = _read(item, grid_max_gy=18.7, prescription_gy=20.0)
+    assert dvhs[5].dose_axis == "Gy" and float(dvhs[5].dose_gy[-1]) == pytest.approx(22.0)
+    assert "tps-dvh-exceeds-dose-grid" in codes and "tps-dvh-percent-of-prescription" not in codes

@@ -33,3 +33,26 @@ def test_shifted_curve_is_flagged():
     assert rows["Mean[Gy]"].within is False
     assert rows["Volume[cc]"].within is False
     assert rows["D50%[Gy]"].difference == pytest.approx(-1.0, abs=0.3)
+
+
+def test_consistent_scale_is_named_only_when_it_explains_the_doses():
+    from plancheck.dvh.crosscheck import CrossCheckRow, consistent_scale
+
+    def rows(pairs):
+        return tuple(
+            CrossCheckRow(m, p, t, p - t, 0.02 * t, abs(p - t) <= 0.02 * t)
+            for m, (p, t) in zip(("Mean[Gy]", "D50%[Gy]", "D2%[Gy]"), pairs, strict=False)
+        )
+
+    # every dose 0.85 x the planning system's, over two structures
+    scaled = {"A": rows([(8.5, 10.0), (17.0, 20.0)]), "B": rows([(25.5, 30.0), (34.0, 40.0)])}
+    estimate = consistent_scale(scaled)
+    assert estimate is not None and estimate.factor == pytest.approx(0.85)
+    assert "0.85 × the planning system's" in estimate.describe()
+    # disagreements without a common factor, or within tolerance, are not a scale
+    mixed = {"A": rows([(8.5, 10.0), (22.0, 20.0)]), "B": rows([(30.0, 30.0), (30.0, 40.0)])}
+    assert consistent_scale(mixed) is None
+    close = {"A": rows([(9.9, 10.0), (19.8, 20.0)]), "B": rows([(29.7, 30.0)])}
+    assert consistent_scale(close) is None
+    one_structure = {"A": rows([(8.5, 10.0), (17.0, 20.0), (25.5, 30.0)])}
+    assert consistent_scale(one_structure) is None

@@ -26,9 +26,7 @@ def plan(label: str, fractions: int | None, *doses: float) -> FoundPlan:
             [plan("Boost", 2, 8), plan("SIB", 10, 40)],
             "spine_sib_seq_48Gy12",
         ),  # order does not matter
-        ([plan("Boost", 2), plan("SIB", 10)], "spine_sib_seq_48Gy12"),  # no prescriptions stated
         ([plan("SBRT", 2, 24)], "spine_sbrt_24Gy2"),
-        ([plan("SBRT", 2)], "spine_sbrt_24Gy2"),  # the only one-plan protocol in 2 fractions
         ([plan("Palliative", 10, 30.0)], None),  # conventional and SIB both give 30 Gy in 10 fx
     ],
 )
@@ -117,3 +115,78 @@ def test_found_plan_from_rtplan_record():
     )
     found = FoundPlan.from_plan(rtplan)
     assert found == FoundPlan("SIB", 10, (30.0, 40.0))
+
+
+def test_plans_without_prescription_list_candidates_and_stop():
+    # a 2-fraction boost plan that states no prescription is never matched to the SBRT protocol
+    with pytest.raises(ProtocolError) as err:
+        select_protocol([plan("Boost", 2)])
+    message = str(err.value)
+    assert err.value.exit_code == 2
+    assert "states no target prescription" in message and "spine_sbrt_24Gy2" in message
+    with pytest.raises(ProtocolError, match="spine_sib_seq_48Gy12"):
+        select_protocol([plan("Boost", 2), plan("SIB", 10)])
+
+
+def test_a_protocol_whose_targets_are_only_reported_is_never_chosen():
+    from plancheck.protocol.selection import grades_its_targets
+
+    sbrt = load_shipped("spine_sbrt_24Gy2")
+    text = sbrt.document.text.replace('    goal: ">= 90"\n    variation: ">= 80"\n', "    report_only: true\n")
+    from plancheck.protocol.load import parse_protocol
+
+    reported = parse_protocol(text, "reported.yaml")
+    assert not grades_its_targets(reported.protocol)
+    with pytest.raises(ProtocolError, match="targets only reported"):
+        select_protocol([plan("SBRT", 2, 24)], candidates=[reported])
+    assert select_protocol([plan("SBRT", 2, 24)], candidates=[sbrt]).protocol.name == "spine_sbrt_24Gy2"
+
+
+def test_several_fraction_groups_never_fit_a_one_group_plan():
+    from plancheck.protocol.selection import plan_mismatches
+
+    groups = FoundPlan("SIB", 40, (40.0, 30.0), (10, 30))
+    with pytest.raises(ProtocolError, match="no protocol fits"):
+        select_protocol([groups])
+    found = plan_mismatches(load_shipped("spine_sib_30Gy10_40Gy10").protocol, [groups])
+    assert [(m.code, m.blocking) for m in found] == [("fraction-groups-mismatch", True)]
+    assert "10 + 30 fractions" in found[0].message
+
+
+def test_prescription_mismatches_block_only_when_the_protocol_cannot_be_the_plans():
+    from plancheck.protocol.selection import plan_mismatches
+
+    sib = load_shipped("spine_sib_30Gy10_40Gy10").protocol
+    # a reference point below the highest level (Eclipse's CALC POINT): recorded, not blocking
+    point = plan_mismatches(sib, [plan("SIB", 10, 40, 30, 11.3)])
+    assert [(m.code, m.blocking) for m in point] == [("prescription-not-in-protocol", False)]
+    # a dose above the protocol's highest: blocking
+    above = plan_mismatches(sib, [plan("SIB", 10, 45)])
+    assert [(m.code, m.blocking) for m in above] == [("prescription-mismatch", True)]
+    # fractions: blocking; no prescription stated: recorded only
+    assert [(m.code, m.blocking) for m in plan_mismatches(sib, [plan("SIB", 20, 40)])] == [
+        ("fraction-mismatch", True)
+    ]
+    assert [(m.code, m.blocking) for m in plan_mismatches(sib, [plan("SIB", 10)])] == [
+        ("prescription-not-stated", False)
+    ]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "plan 'SIB' (SIB) has 2 fraction groups ([10, 30] fractions); its fraction count is taken as their sum, 40",
+        "plan 'SIB' (SIB) has 2 fraction groups (10 + 30 = 40 fractions); EQD2/BED are computed only where",
+    ],
+)
+def test_found_plan_reads_the_fraction_groups_from_the_readers_finding(message):
+    from plancheck.model import Finding, Severity
+
+    patient = PatientInfo("Test^Patient", "ID1", "")
+    rtplan = Plan(
+        Path("p.dcm"), "1.2.3", "SIB", "SIB", 40, (), "APPROVED", None, None, False, (1,), patient,
+        (Finding(Severity.INFO, "plan-with-several-fraction-groups", message),),
+    )
+    found = FoundPlan.from_plan(rtplan)
+    assert found.fraction_groups == (10, 30) and found.several_groups
+    assert "2 fraction groups (10 + 30 fx)" in found.describe()

@@ -9,6 +9,7 @@ result (exit 0) that records a finding.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import shutil
@@ -459,3 +460,205 @@ CORPUS: tuple[BadInput, ...] = (
     BadInput("whole-plan-labelled-one-session", whole_plan_labelled_one_session),
     BadInput("control-point-dose", control_point_dose),
 )
+
+
+# --------------------------------------------------------------------------- verdict corpus
+#
+# Ways to a false PASS: each builder damages a spine course written by the phantom generator
+# (plancheck.phantoms.spine) so that, evaluated naively, it would still pass. `plancheck
+# evaluate` must end not-PASS with the reason in its output (tests/robustness/test_verdict.py).
+
+
+@dataclass(frozen=True)
+class SpineCase:
+    """A spine course on disk: the folder and its files."""
+
+    directory: Path
+    rtstruct: Path
+    rtplans: tuple[Path, ...]
+    rtdoses: tuple[Path, ...]
+
+
+def spine_set(out_dir: Path, variant: str = "sib-pass") -> SpineCase:
+    """Write the spine phantom ``variant`` (sib-pass, sib-cord-fail, sib-seq-course)."""
+    from plancheck.phantoms.spine import write_spine
+
+    paths = write_spine(variant, out_dir)
+    return SpineCase(paths.directory, paths.rtstruct, paths.rtplans, paths.rtdoses)
+
+
+def crop_dose_z(path: Path, keep: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.bool_]]) -> None:
+    """Keep only the RTDOSE frames whose patient z satisfies ``keep`` (a cropped dose grid)."""
+
+    def edit(ds: Dataset) -> None:
+        offsets = np.array([float(v) for v in ds.GridFrameOffsetVector])
+        z0 = float(ds.ImagePositionPatient[2])
+        z = z0 + offsets  # HFS sample sets: relative offsets along +z
+        mask = keep(z)
+        frames = np.flatnonzero(mask)
+        assert frames.size >= 2, "crop leaves fewer than two frames"
+        pixels = ds.pixel_array[frames]
+        ds.NumberOfFrames = int(frames.size)
+        ds.ImagePositionPatient = [
+            ds.ImagePositionPatient[0],
+            ds.ImagePositionPatient[1],
+            f"{z[frames[0]]:.6g}",
+        ]
+        ds.GridFrameOffsetVector = [f"{v - offsets[frames[0]]:.6g}" for v in offsets[frames]]
+        ds.PixelData = np.ascontiguousarray(pixels).tobytes()
+        if "DVHSequence" in ds:
+            del ds.DVHSequence
+
+    _edit(path, edit)
+
+
+def _roi_number(ds: Dataset, name: str) -> int:
+    for item in ds.StructureSetROISequence:
+        if item.ROIName == name:
+            return int(item.ROINumber)
+    raise KeyError(name)
+
+
+def _contours_of(ds: Dataset, name: str) -> Any:
+    number = _roi_number(ds, name)
+    return next(r for r in ds.ROIContourSequence if int(r.ReferencedROINumber) == number)
+
+
+def damage_roi_contours(
+    path: Path, roi: str, z_range: tuple[float, float], change: Callable[[Dataset], None]
+) -> list[float]:
+    """Apply ``change`` to every contour item of ``roi`` on planes within ``z_range``; their z."""
+    touched: list[float] = []
+
+    def edit(ds: Dataset) -> None:
+        for c in _contours_of(ds, roi).ContourSequence:
+            z = float(c.ContourData[2])
+            if z_range[0] <= z <= z_range[1]:
+                change(c)
+                touched.append(z)
+
+    _edit(path, edit)
+    assert touched, f"no contour of {roi} in {z_range}"
+    return touched
+
+
+def _open_planar(c: Dataset) -> None:
+    c.ContourGeometricType = "OPEN_PLANAR"
+
+
+def _zero_area(c: Dataset) -> None:
+    pts = np.asarray([float(v) for v in c.ContourData]).reshape(-1, 3)
+    z = pts[0, 2]
+    x0, y0 = pts[:, 0].mean(), pts[:, 1].mean()
+    line = np.array([[x0 - 3, y0, z], [x0, y0, z], [x0 + 3, y0, z]])  # collinear: no area
+    c.ContourData = [f"{v:.6g}" for v in line.ravel()]
+    c.NumberOfContourPoints = 3
+
+
+def _two_points_contour(c: Dataset) -> None:
+    pts = np.asarray([float(v) for v in c.ContourData]).reshape(-1, 3)[:2]
+    c.ContourData = [f"{v:.6g}" for v in pts.ravel()]
+    c.NumberOfContourPoints = 2
+
+
+def _tilted_contour(c: Dataset) -> None:
+    pts = np.asarray([float(v) for v in c.ContourData]).reshape(-1, 3)
+    pts[:, 2] += 0.3 * (pts[:, 0] - pts[:, 0].mean())
+    c.ContourData = [f"{v:.6g}" for v in pts.ravel()]
+
+
+CONTOUR_DAMAGE: dict[str, Callable[[Dataset], None]] = {
+    "open-planar": _open_planar,
+    "zero-area": _zero_area,
+    "two-points": _two_points_contour,
+    "tilted": _tilted_contour,
+}
+
+
+def remove_rois(path: Path, *names: str) -> None:
+    """Delete ROIs (their definition, contours and observations) from a structure set."""
+
+    def edit(ds: Dataset) -> None:
+        numbers = {_roi_number(ds, n) for n in names}
+        ds.StructureSetROISequence = [
+            r for r in ds.StructureSetROISequence if int(r.ROINumber) not in numbers
+        ]
+        ds.ROIContourSequence = [
+            r for r in ds.ROIContourSequence if int(r.ReferencedROINumber) not in numbers
+        ]
+        if "RTROIObservationsSequence" in ds:
+            ds.RTROIObservationsSequence = [
+                r
+                for r in ds.RTROIObservationsSequence
+                if int(r.ReferencedROINumber) not in numbers
+            ]
+
+    _edit(path, edit)
+
+
+def rename_roi(path: Path, old: str, new: str) -> None:
+    def edit(ds: Dataset) -> None:
+        for item in ds.StructureSetROISequence:
+            if item.ROIName == old:
+                item.ROIName = new
+        for obs in ds.get("RTROIObservationsSequence", []):
+            if getattr(obs, "ROIObservationLabel", None) == old:
+                obs.ROIObservationLabel = new
+
+    _edit(path, edit)
+
+
+def set_fractions(path: Path, n: int) -> None:
+    def edit(ds: Dataset) -> None:
+        ds.FractionGroupSequence[0].NumberOfFractionsPlanned = n
+
+    _edit(path, edit)
+
+
+def add_fraction_group(path: Path, n: int) -> None:
+    """A second fraction group of ``n`` fractions delivering the same beams (10 + n)."""
+
+    def edit(ds: Dataset) -> None:
+        first = ds.FractionGroupSequence[0]
+        second = copy.deepcopy(first)
+        second.FractionGroupNumber = int(first.FractionGroupNumber) + 1
+        second.NumberOfFractionsPlanned = n
+        ds.FractionGroupSequence.append(second)
+
+    _edit(path, edit)
+
+
+def drop_prescriptions(path: Path) -> None:
+    def edit(ds: Dataset) -> None:
+        for item in ds.get("DoseReferenceSequence", []):
+            if "TargetPrescriptionDose" in item:
+                del item.TargetPrescriptionDose
+
+    _edit(path, edit)
+
+
+def unreadable_dose_beside(case: SpineCase) -> Path:
+    """A truncated second RTDOSE of the same plan (its own SOP Instance UID) beside the good one."""
+    copy_path = case.directory / "RD.second_export.dcm"
+
+    def edit(ds: Dataset) -> None:
+        ds.SOPInstanceUID = UNKNOWN_UID
+        ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.UID(UNKNOWN_UID)
+
+    shutil.copyfile(case.rtdoses[0], copy_path)
+    _edit(copy_path, edit)
+    data = copy_path.read_bytes()
+    copy_path.write_bytes(data[: len(data) // 2])
+    return copy_path
+
+
+def duplicate_uid_other_content(case: SpineCase) -> Path:
+    """A copy of the RTDOSE with the same SOP Instance UID and a dose 20 % higher."""
+    copy_path = case.directory / "RD.copy_same_uid.dcm"
+    shutil.copyfile(case.rtdoses[0], copy_path)
+
+    def edit(ds: Dataset) -> None:
+        ds.DoseGridScaling = f"{float(ds.DoseGridScaling) * 1.2:.8g}"
+
+    _edit(copy_path, edit)
+    return copy_path
