@@ -13,7 +13,7 @@ from typing import Any
 from plancheck.errors import CourseError, InputError
 from plancheck.model import Course, EndCaps, Finding, Severity
 
-__all__ = ["load_courses_from", "load_single_course"]
+__all__ = ["load_courses_from", "load_single_course", "single_course"]
 
 
 def load_courses_from(
@@ -45,6 +45,28 @@ def load_single_course(
         When the folder holds no course or more than one.
     """
     courses, findings = load_courses_from(plan_dir, end_caps, lenient)
+    return single_course(courses, findings, plan_dir, strict=strict)
+
+
+def single_course(
+    courses: tuple[Course, ...],
+    findings: tuple[Finding, ...],
+    plan_dir: Path,
+    *,
+    strict: bool = False,
+) -> Course:
+    """The one course of a loaded folder, with the folder's ``findings`` attached.
+
+    The second half of :func:`load_single_course`, for callers that loaded
+    the folder with :func:`load_courses_from` already (the Python API).
+
+    Raises
+    ------
+    CourseError
+        When ``courses`` is empty or holds more than one course.
+    InputError
+        With ``strict``, when the course or the folder has a warning or error finding.
+    """
     if not courses:
         problems = "; ".join(f.message for f in findings[:5])
         raise CourseError(
