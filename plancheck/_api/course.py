@@ -139,11 +139,16 @@ class Course:
         What was noticed while reading the course and its folder.
     """
 
+    path: str
+    plans: tuple[PlanInfo, ...]
+    structure_set: StructureSetInfo
+    findings: tuple[Finding, ...]
+
     def __init__(self, course: ModelCourse, source: str, settings: DvhSettings) -> None:
         self._course = course
         self._settings = settings
-        self.path: str = source
-        self.plans: tuple[PlanInfo, ...] = tuple(PlanInfo._from_plan_dose(p) for p in course.plans)
+        self.path = source
+        self.plans = tuple(PlanInfo._from_plan_dose(p) for p in course.plans)
         ss = course.structure_set
         self.structure_set = StructureSetInfo(
             label=ss.label,
@@ -154,7 +159,7 @@ class Course:
                 StructureInfo(s.name, s.roi_number, s.roi_type, s.has_volume) for s in ss.structures
             ),
         )
-        self.findings: tuple[Finding, ...] = tuple(course.findings)
+        self.findings = tuple(course.findings)
 
     @property
     def structure_names(self) -> tuple[str, ...]:
@@ -338,6 +343,10 @@ class Folder(Sequence[Course]):
     findings : tuple of Finding
         What was noticed about the folder's files (also attached to each course).
     """
+
+    path: str
+    courses: tuple[Course, ...]
+    findings: tuple[Finding, ...]
 
     def __init__(
         self,

@@ -115,6 +115,18 @@ class Dvh:
         The dose that relative metrics (``V95%``, ``D2%[%]``) refer to.
     """
 
+    structure: str
+    roi_number: int
+    quantity: str
+    dose_gy: npt.NDArray[np.float64]
+    cumulative_cc: npt.NDArray[np.float64]
+    volume_cc: float
+    volume_outside_grid_cc: float
+    min_gy: float | None
+    mean_gy: float | None
+    max_gy: float | None
+    prescription_gy: float | None
+
     def __init__(
         self,
         structure: StructureResult,
@@ -124,18 +136,18 @@ class Dvh:
         dvh = structure.dvhs[quantity]
         self._dvh = dvh
         self._quantity = quantity
-        self.structure: str = structure.name
-        self.roi_number: int = structure.roi_number
-        self.quantity: str = _quantity_key(quantity)
+        self.structure = structure.name
+        self.roi_number = structure.roi_number
+        self.quantity = _quantity_key(quantity)
         self.dose_gy, self.cumulative_cc = _clean_curve(dvh)
         self.dose_gy.setflags(write=False)
         self.cumulative_cc.setflags(write=False)
-        self.volume_cc: float = dvh.volume_cc
-        self.volume_outside_grid_cc: float = dvh.volume_outside_grid_cc
-        self.min_gy: float | None = dvh.min_gy
-        self.mean_gy: float | None = dvh.mean_gy
-        self.max_gy: float | None = dvh.max_gy
-        self.prescription_gy: float | None = prescription_gy
+        self.volume_cc = dvh.volume_cc
+        self.volume_outside_grid_cc = dvh.volume_outside_grid_cc
+        self.min_gy = dvh.min_gy
+        self.mean_gy = dvh.mean_gy
+        self.max_gy = dvh.max_gy
+        self.prescription_gy = prescription_gy
 
     @property
     def volume_in_grid_cc(self) -> float:
@@ -231,8 +243,8 @@ class Dvh:
         volume = self.cumulative_pct if relative else self.cumulative_cc
         ax.plot(self.dose_gy, volume, label=label or self.structure, **line_kwargs)
         unit = "Gy" if self.quantity == "physical" else f"Gy {self.quantity}"
-        ax.set_xlabel(f"Dose [{unit}]")
-        ax.set_ylabel("Volume [% of structure]" if relative else "Volume [cc]")
+        ax.set_xlabel(_dose_label(ax.get_xlabel(), unit))
+        ax.set_ylabel("Volume [%]" if relative else "Volume [cc]")
         ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.4)
@@ -261,6 +273,16 @@ class Dvh:
         )
 
 
+def _dose_label(existing: str, unit: str) -> str:
+    """The dose axis label, naming every quantity drawn on it ("Dose [Gy; Gy EQD2(a/b=2)]")."""
+    if not existing.startswith("Dose [") or not existing.endswith("]"):
+        return f"Dose [{unit}]"
+    units = existing[len("Dose [") : -1].split("; ")
+    if unit not in units:
+        units.append(unit)
+    return "Dose [" + "; ".join(units) + "]"
+
+
 class MetricTable:
     """Metrics of the structures of a course: what ``plancheck dvh`` prints.
 
@@ -280,14 +302,19 @@ class MetricTable:
         What was noticed about the input and the computation.
     """
 
+    structures: tuple[str, ...]
+    metrics: tuple[str, ...]
+    prescription_gy: float | None
+    findings: tuple[Finding, ...]
+
     def __init__(self, report: DvhReport, source: str | None) -> None:
         self._report = report
         self._source = source
-        self.structures: tuple[str, ...] = tuple(s.name for s in report.structures)
+        self.structures = tuple(s.name for s in report.structures)
         first = report.structures[0].metrics if report.structures else ()
-        self.metrics: tuple[str, ...] = tuple(m.metric for m in first)
-        self.prescription_gy: float | None = report.prescription_gy
-        self.findings: tuple[Finding, ...] = tuple(report.findings)
+        self.metrics = tuple(m.metric for m in first)
+        self.prescription_gy = report.prescription_gy
+        self.findings = tuple(report.findings)
 
     def _values(self, s: StructureResult, m: MetricResult) -> MetricValue:
         return MetricValue(s.name, m.metric, m.value, m.unit, m.reason)

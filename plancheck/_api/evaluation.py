@@ -143,17 +143,25 @@ class Evaluation:
         The course evaluated.
     """
 
+    verdict: str
+    exit_code: int
+    protocol: str
+    protocol_selection: str
+    constraints: tuple[ConstraintResult, ...]
+    findings: tuple[Finding, ...]
+    course: Course
+
     def __init__(self, document: dict[str, Any], course: Course) -> None:
         self._doc = document
         summary = document["summary"]
-        self.verdict: str = str(summary["outcome"])
-        self.exit_code: int = int(summary["exit_code"])
-        self.protocol: str = str(document["protocol"]["name"])
-        self.protocol_selection: str = str(document["protocol"].get("selected", ""))
-        self.constraints: tuple[ConstraintResult, ...] = tuple(
+        self.verdict = str(summary["outcome"])
+        self.exit_code = int(summary["exit_code"])
+        self.protocol = str(document["protocol"]["name"])
+        self.protocol_selection = str(document["protocol"].get("selected", ""))
+        self.constraints = tuple(
             ConstraintResult._from_row(row) for row in document["constraints"]
         )
-        self.findings: tuple[Finding, ...] = tuple(
+        self.findings = tuple(
             Finding(Severity(f["severity"]), f["code"], f["message"], f.get("path"))
             for f in document.get("findings", [])
         )
