@@ -391,32 +391,58 @@ def raystation_blocks() -> tuple[dict[str, str], dict[str, bool]]:
 
 
 def benchmark_block(path: Path) -> dict[str, str]:
+    """The speed table from a ``bench_dvh.py --json`` file: one row per plan."""
     data = json.loads(path.read_text())
-    rows = [
-        [
-            c["label"],
-            str(c["rois"]),
-            str(len(c["times_s"])),
-            f"{c['median_s']:.2f}",
-            f"{min(c['times_s']):.2f}",
-            f"{max(c['times_s']):.2f}",
-            f"{c['median_cpu_s']:.2f}",
-        ]
-        for c in data["cases"]
-    ]
+
+    def case(plan: dict, prefix: str) -> dict | None:
+        return next((c for c in plan["cases"] if c["label"].startswith(prefix)), None)
+
+    def seconds(c: dict | None) -> str:
+        if c is None:
+            return "—"
+        if c.get("error"):
+            return "failed"
+        return f"{c['median_s']:.2f} ({c['median_cpu_s']:.2f})"
+
+    def ratio(value: float | None) -> str:
+        return "—" if value is None else f"{value:.3f}"
+
+    rows = []
+    for plan in data["plans"]:
+        ours = case(plan, "plancheck")
+        rows.append(
+            [
+                plan["plan"],
+                str(ours["rois"]) if ours else "—",
+                seconds(ours),
+                seconds(case(plan, "dicompyler-core defaults")),
+                seconds(case(plan, "dicompyler-core interp")),
+                f"**{ratio(plan['ratio_wall_defaults'])}** ({ratio(plan['ratio_cpu_defaults'])})",
+                f"{ratio(plan['ratio_wall_interpolated'])} ({ratio(plan['ratio_cpu_interpolated'])})",
+                f"{plan['target_ratio']:g}: {'met' if plan['met'] else 'NOT met'}",
+            ]
+        )
     text = _table(
-        ["process", "ROIs", "runs", "median wall s", "min s", "max s", "median CPU s"], rows
-    )
-    text += "\n\n" + "\n".join(
-        f"- plancheck / {label}: wall time **{ratio:.3f}** (dicompyler-core takes "
-        f"{1 / ratio:.1f}× as long); CPU time {data['cpu_ratios'][label]:.3f}"
-        for label, ratio in data["ratios"].items()
+        [
+            "plan",
+            "ROIs",
+            "plancheck wall (CPU) s",
+            "dicompyler-core defaults s",
+            "dicompyler-core 0.625 mm s",
+            "ratio to defaults, wall (CPU)",
+            "ratio to 0.625 mm, wall (CPU)",
+            "target",
+        ],
+        rows,
     )
     env = data.get("dicompyler_env", {})
-    load = "/".join(f"{v:.1f}" for v in data.get("load_average_before", []))
+    before = "/".join(f"{v:.1f}" for v in data.get("load_average_before", []))
+    after = "/".join(f"{v:.1f}" for v in data.get("load_average_after", []))
+    runs = {c["label"]: len(c["times_s"]) for p in data["plans"] for c in p["cases"]}
     text += (
-        f"\n\nMachine: {data.get('cpu_count')} cores, Python {data.get('python')}, load average "
-        f"(1/5/15 min) {load} at the start; dicompyler environment: "
+        f"\n\nMedians of {', '.join(f'{n} runs of {label}' for label, n in runs.items())}. "
+        f"Machine: {data.get('cpu_count')} cores, Python {data.get('python')}, load average "
+        f"(1/5/15 min) {before} at the start and {after} at the end; dicompyler environment: "
         f"{', '.join(f'{k} {v}' for k, v in env.items())}; OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE "
         f"removed: {data.get('openblas_env_removed')}."
     )
