@@ -28,9 +28,9 @@ load average. Targets: plancheck's wall time at most 1/10 of dicompyler-core's
 defaults on the Eclipse plan and 1/5 on every other plan; ``--check`` exits 1
 when one is missed (or when a process fails).
 
-OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, when set in the environment, are
-removed for every timed process (both sides alike), since they force a slower
-OpenBLAS kernel on current numpy; ``--keep-openblas-env`` keeps them.
+Every timed process, of both tools alike, caches its bytecode in a folder of
+the benchmark's own and runs without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+(``benchmarks/benchenv.py``; ``--keep-openblas-env`` keeps those).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from pathlib import Path
 import pydicom
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchenv import describe, timing_env
 from dicompyler_env import ensure_env, env_versions
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +60,6 @@ RUNNER = Path(__file__).resolve().parent / "dicompyler_runner.py"
 ECLIPSE = "eclipse_breast_boost"
 TARGET_ECLIPSE = 0.1
 TARGET_OTHER = 0.2
-_OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 PLANCHECK = "plancheck dvh"
 DEFAULTS = "dicompyler-core defaults"
 INTERPOLATED = "dicompyler-core interp. 0.625 mm"
@@ -251,6 +251,7 @@ def print_report(
         f"dicompyler env: {openblas_kernel(dcp_python, env)}"
     )
     print(f"dicompyler env: {env_versions(Path(dcp_python))}")
+    print(f"timed processes: {describe(env)}")
     print()
     print(f"{'plan':30} {'process':34} {'ROIs':>4} {'runs':>4} {'wall s':>7} {'cpu s':>7}")
     for bench in plans:
@@ -289,6 +290,7 @@ def to_json(
         "load_average_before": list(load_before),
         "load_average_after": list(load_after),
         "openblas_env_removed": not keep_openblas,
+        "bytecode_cached": True,
         "dicompyler_env": env_versions(Path(dcp_python)),
         "plans": [
             {
@@ -336,12 +338,8 @@ def main() -> int:
     if missing:
         raise SystemExit(f"plan folder(s) not found: {missing} (set PLANCHECK_REFERENCE_DATA)")
     dcp_python = str(ensure_env())
-    env = dict(os.environ)
-    if not args.keep_openblas_env:
-        for var in _OPENBLAS_VARS:
-            env.pop(var, None)
-
     workdir = Path(tempfile.mkdtemp(prefix="plancheck-bench-"))
+    env = timing_env(workdir / "pycache", keep_openblas=args.keep_openblas_env)
     try:
         plans = [
             make_plan(p, workdir, dcp_python, args.repeat, args.repeat_interpolated)

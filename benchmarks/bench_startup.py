@@ -25,8 +25,12 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchenv import describe, timing_env
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = REPO_ROOT / "sample_plans" / "spine_sib_pass"
@@ -38,16 +42,16 @@ def plancheck_head() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "plancheck"]
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True)
+    proc = subprocess.run(command, capture_output=True, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(command)}\n{proc.stderr[-2000:]!r}")
     return elapsed
 
 
-def import_profile(command: list[str]) -> list[tuple[str, float]]:
+def import_profile(command: list[str], env: dict[str, str]) -> list[tuple[str, float]]:
     """(top-level package, seconds) spent importing each package's own modules in one run.
 
     From ``python -X importtime``: the self time of every module, summed per
@@ -55,7 +59,7 @@ def import_profile(command: list[str]) -> list[tuple[str, float]]:
     figures add up to the whole import time.
     """
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", *command], capture_output=True, text=True
+        [sys.executable, "-X", "importtime", *command], capture_output=True, text=True, env=env
     )
     totals: dict[str, float] = {}
     for line in proc.stderr.splitlines():
@@ -87,15 +91,17 @@ def main() -> int:
         "python -c 'import numpy, pydicom'": [sys.executable, "-c", "import numpy, pydicom"],
     }
     times: dict[str, list[float]] = {label: [] for label in cases}
+    workdir = tempfile.TemporaryDirectory(prefix="plancheck-bench-")
+    env = timing_env(Path(workdir.name) / "pycache")
     load_before = os.getloadavg()
     for command in cases.values():  # warm-up: file cache, bytecode
-        timed(command)
-        timed(command)
+        timed(command, env)
+        timed(command, env)
     labels = list(cases)
     for run in range(args.runs):
         shift = run % len(labels)
         for label in labels[shift:] + labels[:shift]:
-            times[label].append(timed(cases[label]))
+            times[label].append(timed(cases[label], env))
     load_after = os.getloadavg()
 
     print(
@@ -103,6 +109,7 @@ def main() -> int:
         f"load average (1/5/15 min) before {'/'.join(f'{v:.2f}' for v in load_before)}, "
         f"after {'/'.join(f'{v:.2f}' for v in load_after)}"
     )
+    print(f"timed processes: {describe(env)}")
     print(f"{'command':36} {'runs':>4} {'median s':>9} {'mean s':>7} {'min s':>6} {'max s':>6}")
     figures = {}
     for label, values in times.items():
@@ -119,7 +126,9 @@ def main() -> int:
         )
 
     profile_cmd = ["-m", "plancheck", "dvh", str(SAMPLE), "--format", "json"]
-    profile = import_profile(profile_cmd)
+    import_profile(profile_cmd, env)  # compiles what the warm-up runs did not import
+    profile = import_profile(profile_cmd, env)
+    workdir.cleanup()
     total = sum(s for _, s in profile)
     print()
     print(
