@@ -35,7 +35,15 @@ from plancheck.batch.resume import (
     stamp_files,
 )
 from plancheck.batch.runner import run_jobs
-from plancheck.batch.task import BatchSettings, PlanJob, PlanResult, output_stem, run_plan
+from plancheck.batch.task import (
+    BatchSettings,
+    PlanJob,
+    PlanResult,
+    input_bytes,
+    output_stem,
+    run_plan,
+    warm_up,
+)
 from plancheck.errors import EXIT_INPUT, EXIT_USAGE, InputError, PlancheckError
 from plancheck.report.anonymize import Pseudonymizer
 from plancheck.report.summary import (
@@ -211,6 +219,8 @@ def run_batch(
             write_atomic(output_dir / STATE_FILE, new_state.to_json())
             last_save = time.monotonic()
 
+    # largest inputs first: the last plan to finish is a small one, so no worker idles long
+    jobs.sort(key=input_bytes, reverse=True)
     results = run_jobs(
         jobs,
         functools.partial(run_plan, settings=settings),
@@ -218,6 +228,7 @@ def run_batch(
         workers=workers,
         scheduler=scheduler,
         on_result=collect,
+        initializer=functools.partial(warm_up, settings.figure),
     )
     rows.extend(r.row for r in results)
     rows = sort_rows(rows)

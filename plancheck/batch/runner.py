@@ -100,9 +100,16 @@ def _run_isolated(func: Callable[[J], R], job: J) -> R:
         return pool.submit(func, job).result()
 
 
-def _run_processes(func: Callable[[J], R], col: _Collector[J, R], workers: int) -> None:
+def _run_processes(
+    func: Callable[[J], R],
+    col: _Collector[J, R],
+    workers: int,
+    initializer: Callable[[], None] | None = None,
+) -> None:
     broken: list[int] = []
-    with ProcessPoolExecutor(max_workers=min(workers, len(col.jobs)), mp_context=_context()) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(col.jobs)), mp_context=_context(), initializer=initializer
+    ) as pool:
         futures: dict[Future[R], int] = {pool.submit(func, job): i for i, job in enumerate(col.jobs)}
         for fut in as_completed(futures):
             i = futures[fut]
@@ -196,6 +203,7 @@ def run_jobs(
     workers: int | None = None,
     scheduler: str | None = None,
     on_result: Callable[[R], None] | None = None,
+    initializer: Callable[[], None] | None = None,
 ) -> list[R]:
     """``[func(job) for job in jobs]``, in parallel.
 
@@ -214,6 +222,9 @@ def run_jobs(
         A Dask scheduler address, or ``"local"`` to start a local cluster (extra ``plancheck[dask]``).
     on_result : callable, optional
         Called in this process with each result as it arrives (progress).
+    initializer : callable, optional
+        Run once in each worker process as it starts (a module-level function), e.g. to
+        import what the jobs need while the pool is filled, instead of on the first job.
 
     Returns
     -------
@@ -231,5 +242,5 @@ def run_jobs(
     elif workers == 1 or len(jobs) == 1:
         _run_serial(func, col)
     else:
-        _run_processes(func, col, workers)
+        _run_processes(func, col, workers, initializer)
     return col.final()
