@@ -405,6 +405,25 @@ class Folder(Sequence[Course]):
         return f"<Folder {self.path!r}: {len(self.courses)} course(s), {len(self.findings)} findings>"
 
 
+def dvh_settings(end_caps: str | None) -> DvhSettings:
+    """The DVH settings for an ``end_caps`` option (None: the command line's default).
+
+    Raises
+    ------
+    ValueError
+        When ``end_caps`` is not one of the conventions.
+    """
+    from plancheck.dvh.engine import DvhSettings
+    from plancheck.model import EndCaps
+
+    if end_caps is None:
+        return DvhSettings()
+    choices = [c.value for c in EndCaps]
+    if end_caps not in choices:
+        raise ValueError(f"end_caps must be one of {choices}, not {end_caps!r}")
+    return DvhSettings(end_caps=EndCaps(end_caps))
+
+
 def load(
     path: PathLike,
     *,
@@ -446,23 +465,17 @@ def load(
     """
     from functools import partial
 
-    from plancheck.dvh.engine import DvhSettings
     from plancheck.errors import ProtocolError
-    from plancheck.model import EndCaps
     from plancheck.pipeline import load_courses_from, single_course
 
     if strict and lenient:
         raise ProtocolError("strict and lenient exclude each other")
     source = os.fspath(path)
     folder = Path(source)
+    settings = dvh_settings(end_caps)
     if end_caps is None:
-        settings = DvhSettings()
         courses, findings = load_courses_from(folder, lenient=lenient)
     else:
-        choices = [c.value for c in EndCaps]
-        if end_caps not in choices:
-            raise ValueError(f"end_caps must be one of {choices}, not {end_caps!r}")
-        settings = DvhSettings(end_caps=EndCaps(end_caps))
         courses, findings = load_courses_from(folder, settings.end_caps, lenient)
     # each course as the command line has it: the folder's findings attached, strictness applied
     wrapped = tuple(

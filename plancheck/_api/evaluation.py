@@ -366,10 +366,9 @@ def evaluate(
         evaluation = _evaluate_course(source, protocol_name, aliases_path, plan)
         return Evaluation(evaluation_document(evaluation, source=source.path, curves=True), source)
 
-    from plancheck.dvh.engine import DvhSettings
+    from plancheck._api.course import dvh_settings
     from plancheck.errors import ProtocolError
     from plancheck.evaluation import evaluate_course
-    from plancheck.model import EndCaps
     from plancheck.pipeline import load_single_course
     from plancheck.protocol.load import load_aliases
     from plancheck.protocol.registry import find_protocol
@@ -377,7 +376,7 @@ def evaluate(
     if strict and lenient:
         raise ProtocolError("strict and lenient exclude each other")
     folder = os.fspath(source)
-    settings = DvhSettings() if end_caps is None else DvhSettings(end_caps=EndCaps(end_caps))
+    settings = dvh_settings(end_caps)
     # the order of plancheck.pipeline.evaluate_plan: protocol and aliases before the folder
     loaded_protocol = find_protocol(protocol_name) if protocol_name is not None else None
     loaded_aliases = load_aliases(aliases_path) if aliases_path is not None else None

@@ -262,3 +262,10 @@ def test_a_folder_of_two_courses(tmp_path):
     for course in folder:
         (name,) = course.structure_names
         assert course.metrics(["Volume[cc]"]).get(name, "Volume[cc]").defined
+
+
+def test_evaluate_checks_its_reading_options():
+    with pytest.raises(ValueError, match="end_caps"):
+        plancheck.evaluate(SAMPLES / "spine_sib_pass", end_caps="quarter")
+    with pytest.raises(plancheck.ProtocolError, match="exclude"):
+        plancheck.evaluate(SAMPLES / "spine_sib_pass", strict=True, lenient=True)
