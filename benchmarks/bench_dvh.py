@@ -17,9 +17,12 @@ interleaved in one run, each as a fresh process from start to exit:
 (b) dicompyler-core at its defaults, ``dvhcalc.get_dvh(rtss, rtdose, roi)``
     for every ROI of the same structure set (``benchmarks/dicompyler_runner.py``;
     the files are parsed once and the datasets passed to ``get_dvh``);
-(c) the same with ``interpolation_resolution=(0.625, 0.625)``, dicompyler-core's
-    in-plane supersampling: its setting closest to a partial-volume
-    calculation (the closest to plancheck's accuracy).
+(c) the same with ``interpolation_resolution`` set, dicompyler-core's in-plane
+    supersampling: its setting closest to a partial-volume calculation (the
+    closest to plancheck's accuracy). It accepts only the dose grid's pixel
+    spacing divided by a power of 2, so each plan gets the coarsest such
+    spacing not above 0.625 mm (2.5 mm grid: 0.625 mm; 3 mm: 0.375 mm; 4 mm:
+    0.5 mm).
 
 One untimed warm-up run of each comes first (file cache, bytecode). Medians
 of wall and CPU time (user + system of the process and its children) and the
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -62,7 +66,8 @@ TARGET_ECLIPSE = 0.1
 TARGET_OTHER = 0.2
 PLANCHECK = "plancheck dvh"
 DEFAULTS = "dicompyler-core defaults"
-INTERPOLATED = "dicompyler-core interp. 0.625 mm"
+INTERPOLATED = "dicompyler-core interpolated"
+FINEST_MM = 0.625
 
 
 @dataclass
@@ -92,6 +97,7 @@ class Case:
 class PlanBench:
     plan_dir: Path
     cases: list[Case]
+    interpolation_mm: list[float]
 
     @property
     def name(self) -> str:
@@ -130,6 +136,19 @@ def default_plan_dirs() -> list[Path]:
     if exports.is_dir():
         plans += sorted(p for p in exports.iterdir() if p.is_dir())
     return plans
+
+
+def interpolation_mm(pixel_spacing_mm: float) -> float:
+    """The coarsest spacing ``pixel_spacing / 2**n`` not above 0.625 mm (dicompyler-core's rule)."""
+    n = max(0, math.ceil(math.log2(pixel_spacing_mm / FINEST_MM) - 1e-9))
+    return pixel_spacing_mm / 2**n
+
+
+def dose_pixel_spacing_mm(rtdose: Path) -> tuple[float, float]:
+    """(row, column) spacing of an RTDOSE, from its header."""
+    ds = pydicom.dcmread(rtdose, stop_before_pixels=True)
+    row, col = (float(v) for v in ds.PixelSpacing)
+    return row, col
 
 
 def find_rt_files(plan_dir: Path) -> tuple[Path, Path]:
@@ -201,15 +220,16 @@ def make_plan(
     plan_dir: Path, workdir: Path, dcp_python: str, repeat: int, repeat_interpolated: int
 ) -> PlanBench:
     rtstruct, rtdose = find_rt_files(plan_dir)
+    fine = [interpolation_mm(s) for s in dose_pixel_spacing_mm(rtdose)]
     cases = [Case(PLANCHECK, plancheck_command(plan_dir), repeat)]
-    for label, mm, n in ((DEFAULTS, None, repeat), (INTERPOLATED, 0.625, repeat_interpolated)):
+    for label, mm, n in ((DEFAULTS, None, repeat), (INTERPOLATED, fine, repeat_interpolated)):
         if n <= 0:
             continue
-        jobs = workdir / f"{plan_dir.name}-{'default' if mm is None else mm}.json"
+        jobs = workdir / f"{plan_dir.name}-{'default' if mm is None else 'interpolated'}.json"
         job = {"rtstruct": str(rtstruct), "rtdose": str(rtdose), "rois": None, "interpolation_mm": mm}
         jobs.write_text(json.dumps({"jobs": [job]}))
         cases.append(Case(label, [dcp_python, str(RUNNER), str(jobs)], n))
-    return PlanBench(plan_dir, cases)
+    return PlanBench(plan_dir, cases, fine)
 
 
 def run_plan(bench: PlanBench, env: dict[str, str]) -> None:
@@ -278,6 +298,10 @@ def print_report(
             f"{bench.target:7.2f}  {'yes' if bench.met else 'NO'}"
         )
     print("(ratios plancheck / dicompyler-core; target: wall time against its defaults)")
+    print(
+        "dicompyler-core interpolation (row, column mm): "
+        + "; ".join(f"{b.name} {b.interpolation_mm[0]:g}, {b.interpolation_mm[1]:g}" for b in plans)
+    )
 
 
 def to_json(
@@ -295,6 +319,7 @@ def to_json(
         "plans": [
             {
                 "plan": b.name,
+                "interpolation_mm": b.interpolation_mm,
                 "target_ratio": b.target,
                 "met": b.met,
                 "cases": [

@@ -416,7 +416,8 @@ def benchmark_block(path: Path) -> dict[str, str]:
                 str(ours["rois"]) if ours else "—",
                 seconds(ours),
                 seconds(case(plan, "dicompyler-core defaults")),
-                seconds(case(plan, "dicompyler-core interp")),
+                f"{seconds(case(plan, 'dicompyler-core interp'))} at "
+                + " × ".join(f"{v:g}" for v in plan.get("interpolation_mm", [])),
                 f"**{ratio(plan['ratio_wall_defaults'])}** ({ratio(plan['ratio_cpu_defaults'])})",
                 f"{ratio(plan['ratio_wall_interpolated'])} ({ratio(plan['ratio_cpu_interpolated'])})",
                 f"{plan['target_ratio']:g}: {'met' if plan['met'] else 'NOT met'}",
@@ -428,9 +429,9 @@ def benchmark_block(path: Path) -> dict[str, str]:
             "ROIs",
             "plancheck wall (CPU) s",
             "dicompyler-core defaults s",
-            "dicompyler-core 0.625 mm s",
+            "dicompyler-core interpolated s (mm)",
             "ratio to defaults, wall (CPU)",
-            "ratio to 0.625 mm, wall (CPU)",
+            "ratio to interpolated, wall (CPU)",
             "target",
         ],
         rows,
@@ -476,10 +477,24 @@ def main() -> int:
         help="also run dicompyler-core 0.5.6 on Nelms' cases (own venv)",
     )
     parser.add_argument("--bench-json", type=Path, help="results of bench_dvh.py --json")
+    parser.add_argument(
+        "--bench-only",
+        action="store_true",
+        help="with --bench-json: rewrite only the speed table (no validation run)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--check", action="store_true", help="exit 1 if a criterion fails")
     args = parser.parse_args()
 
+    if args.bench_only:
+        if not args.bench_json:
+            parser.error("--bench-only needs --bench-json FILE")
+        block = benchmark_block(args.bench_json)
+        print(block["benchmark"])
+        if not args.no_write:
+            DOC.write_text(replace_blocks(DOC.read_text(), block))
+            print(f"\nwrote {DOC.relative_to(REPO_ROOT)}")
+        return 0
     if not (reference_data_dir() / "nelms_analytic").is_dir():
         raise SystemExit(f"reference data not found in {reference_data_dir()}")
     blocks: dict[str, str] = {}
