@@ -183,7 +183,8 @@ def timed_run(command: list[str], env: dict[str, str]) -> tuple[float, float, st
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     error = None
     if proc.returncode != 0:
-        error = f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
+        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+        error = f"exit {proc.returncode}: {lines[-1][-300:] if lines else 'no message'}"
     return elapsed, cpu, proc.stdout, error
 
 
