@@ -1,7 +1,8 @@
 """Batch throughput: plans per minute with 1 and 2 worker processes and on a local Dask cluster.
 
-Two cohorts, each run by ``plancheck batch``'s code (``run_batch``, reports
-with DVH figures included) with each kind of parallelism:
+Two cohorts, each run by ``plancheck batch`` as a whole process (start-up,
+discovery, the worker pool, reports with DVH figures, the summary) with each
+kind of parallelism:
 
 * **phantoms**: courses of varying size made by the project's phantom
   generator (a PTV sphere of radius 8 to 35 mm, a cord cylinder beside it and
@@ -42,10 +43,12 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -248,16 +251,36 @@ def make_cohort(root: Path, n: int) -> list[Path]:
     return [Path(c) for c in cases]
 
 
-def run(cohort: Path, out: Path, protocol: Path, **parallel: Any) -> tuple[float, Any]:
-    from plancheck.batch.run import run_batch
-    from plancheck.batch.task import BatchSettings
+@dataclass(frozen=True)
+class BatchRun:
+    seconds: float
+    exit_code: int
+    rows: list[dict[str, str]]
+    summary: str
+
+    @property
+    def evaluated(self) -> int:
+        return sum(1 for r in self.rows if r.get("status") != "skipped")
+
+
+def run(cohort: Path, out: Path, protocol: Path, workers: int, scheduler: str | None = None) -> BatchRun:
+    """``plancheck batch`` as a whole process (start-up, discovery, pool, summary), timed."""
+    import csv
 
     if out.exists():
         shutil.rmtree(out)
-    settings = BatchSettings(root=cohort, output_dir=out, protocol=str(protocol))
+    script = Path(sys.executable).parent / "plancheck"
+    head = [str(script)] if script.exists() else [sys.executable, "-m", "plancheck"]
+    command = [*head, "batch", str(cohort), "--output", str(out), "--protocol", str(protocol)]
+    command += ["--jobs", str(workers)] + (["--scheduler", scheduler] if scheduler else [])
     started = time.perf_counter()
-    outcome = run_batch(settings, **parallel)
-    return time.perf_counter() - started, outcome
+    proc = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1, 3):
+        raise SystemExit(f"plancheck batch failed ({proc.returncode}): {proc.stderr[-1000:]}")
+    summary = (out / "summary.csv").read_text()
+    rows = list(csv.DictReader(summary.splitlines()))
+    return BatchRun(seconds, proc.returncode, rows, summary)
 
 
 def bench_cohort(
@@ -274,7 +297,8 @@ def bench_cohort(
     summaries = []
     load_before = os.getloadavg()
     for label, parallel in configs:
-        seconds, outcome = run(cohort, work / f"out-{name}-{len(results)}", protocol, **parallel)
+        outcome = run(cohort, work / f"out-{name}-{len(results)}", protocol, **parallel)
+        seconds = outcome.seconds
         statuses: dict[str, int] = {}
         for row in outcome.rows:
             statuses[row["status"]] = statuses.get(row["status"], 0) + 1
@@ -284,7 +308,7 @@ def bench_cohort(
             "statuses": statuses,
             "load_average_after": [round(v, 2) for v in os.getloadavg()],
         }
-        summaries.append((outcome.output_dir / "summary.csv").read_text())
+        summaries.append(outcome.summary)
         print(
             f"  {label:>22}: {seconds:7.1f} s  {results[label]['plans_per_minute']:7.1f} plans/min  "
             f"{statuses}  (load {_load(os.getloadavg())})"
