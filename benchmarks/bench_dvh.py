@@ -1,34 +1,46 @@
-"""Wall-time benchmark: ``plancheck dvh`` against dicompyler-core 0.5.6, as whole processes.
+"""Wall and CPU time: ``plancheck dvh`` against dicompyler-core 0.5.6, as whole processes.
 
 Run from the repository root with plancheck's environment:
 
-    .venv/bin/python benchmarks/bench_dvh.py [PLAN_DIR] [--repeat 5] [--repeat-interpolated 3]
+    .venv/bin/python benchmarks/bench_dvh.py [PLAN_DIR ...] [--repeat 3] [--repeat-interpolated 1]
+
+Plans: the given folders, or by default the Eclipse plan
+(``eclipse_breast_boost``) and every folder of ``real_exports/`` in the shared
+reference data (``../shared/data`` or ``$PLANCHECK_REFERENCE_DATA``).
 
 It makes (or reuses) a separate environment with dicompyler-core 0.5.6 and
-pydicom < 3 (``benchmarks/dicompyler_env.py``), then times, interleaved in one
-run, each as a fresh process from start to exit:
+pydicom < 3 (``benchmarks/dicompyler_env.py``), then times, for each plan and
+interleaved in one run, each as a fresh process from start to exit:
 
 (a) ``plancheck dvh PLAN_DIR --format json``: every ROI, default (accurate)
     settings;
 (b) dicompyler-core at its defaults, ``dvhcalc.get_dvh(rtss, rtdose, roi)``
     for every ROI of the same structure set (``benchmarks/dicompyler_runner.py``;
     the files are parsed once and the datasets passed to ``get_dvh``);
-(c) the same with ``interpolation_resolution=(0.625, 0.625)``, dicompyler-core's
-    in-plane supersampling: its setting closest to a partial-volume calculation.
+(c) the same with ``interpolation_resolution`` set, dicompyler-core's in-plane
+    supersampling: its setting closest to a partial-volume calculation (the
+    closest to plancheck's accuracy). It accepts only the dose grid's pixel
+    spacing divided by a power of 2, so each plan gets the coarsest such
+    spacing not above 0.625 mm (2.5 mm grid: 0.625 mm; 3 mm: 0.375 mm; 4 mm:
+    0.5 mm).
 
-One untimed warm-up run of each comes first (file cache, bytecode). The
-medians of the timed runs and the ratios plancheck / dicompyler-core are
-printed; the target of the project is a ratio of at most 1/5 against (b).
+One untimed warm-up run of each comes first (file cache, bytecode). Medians
+of wall and CPU time (user + system of the process and its children) and the
+ratios plancheck / dicompyler-core are printed per plan, with the machine's
+load average. Targets: plancheck's wall time at most 1/10 of dicompyler-core's
+defaults on the Eclipse plan and 1/5 on every other plan; ``--check`` exits 1
+when one is missed (or when a process fails).
 
-OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, when set in the environment, are
-removed for every timed process (both sides alike), since they force a slower
-OpenBLAS kernel on current numpy; ``--keep-openblas-env`` keeps them.
+Every timed process, of both tools alike, caches its bytecode in a folder of
+the benchmark's own and runs without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+(``benchmarks/benchenv.py``; ``--keep-openblas-env`` keeps those).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -44,12 +56,18 @@ from pathlib import Path
 import pydicom
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchenv import describe, timing_env
 from dicompyler_env import ensure_env, env_versions
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUNNER = Path(__file__).resolve().parent / "dicompyler_runner.py"
-TARGET_RATIO = 0.2
-_OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+ECLIPSE = "eclipse_breast_boost"
+TARGET_ECLIPSE = 0.1
+TARGET_OTHER = 0.2
+PLANCHECK = "plancheck dvh"
+DEFAULTS = "dicompyler-core defaults"
+INTERPOLATED = "dicompyler-core interpolated"
+FINEST_MM = 0.625
 
 
 @dataclass
@@ -60,6 +78,7 @@ class Case:
     times_s: list[float] = field(default_factory=list)
     cpu_s: list[float] = field(default_factory=list)
     n_rois: int | None = None
+    error: str | None = None
 
     @property
     def median_s(self) -> float:
@@ -69,11 +88,67 @@ class Case:
     def median_cpu_s(self) -> float:
         return statistics.median(self.cpu_s)
 
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.times_s)
 
-def default_plan_dir() -> Path:
+
+@dataclass
+class PlanBench:
+    plan_dir: Path
+    cases: list[Case]
+    interpolation_mm: list[float]
+
+    @property
+    def name(self) -> str:
+        return self.plan_dir.name
+
+    @property
+    def target(self) -> float:
+        return TARGET_ECLIPSE if self.name == ECLIPSE else TARGET_OTHER
+
+    def case(self, label: str) -> Case | None:
+        return next((c for c in self.cases if c.label == label), None)
+
+    def ratio(self, label: str, cpu: bool = False) -> float | None:
+        ours, theirs = self.case(PLANCHECK), self.case(label)
+        if ours is None or theirs is None or not ours.ok or not theirs.ok:
+            return None
+        if cpu:
+            return ours.median_cpu_s / theirs.median_cpu_s
+        return ours.median_s / theirs.median_s
+
+    @property
+    def met(self) -> bool:
+        ratio = self.ratio(DEFAULTS)
+        return ratio is not None and ratio <= self.target
+
+
+def reference_dir() -> Path:
     override = os.environ.get("PLANCHECK_REFERENCE_DATA")
-    base = Path(override) if override else REPO_ROOT.parent / "shared" / "data"
-    return base / "eclipse_breast_boost"
+    return Path(override) if override else REPO_ROOT.parent / "shared" / "data"
+
+
+def default_plan_dirs() -> list[Path]:
+    base = reference_dir()
+    plans = [base / ECLIPSE]
+    exports = base / "real_exports"
+    if exports.is_dir():
+        plans += sorted(p for p in exports.iterdir() if p.is_dir())
+    return plans
+
+
+def interpolation_mm(pixel_spacing_mm: float) -> float:
+    """The coarsest spacing ``pixel_spacing / 2**n`` not above 0.625 mm (dicompyler-core's rule)."""
+    n = max(0, math.ceil(math.log2(pixel_spacing_mm / FINEST_MM) - 1e-9))
+    return pixel_spacing_mm / 2**n
+
+
+def dose_pixel_spacing_mm(rtdose: Path) -> tuple[float, float]:
+    """(row, column) spacing of an RTDOSE, from its header."""
+    ds = pydicom.dcmread(rtdose, stop_before_pixels=True)
+    row, col = (float(v) for v in ds.PixelSpacing)
+    return row, col
 
 
 def find_rt_files(plan_dir: Path) -> tuple[Path, Path]:
@@ -98,37 +173,26 @@ def plancheck_command(plan_dir: Path) -> list[str]:
     return [*head, "dvh", str(plan_dir), "--format", "json"]
 
 
-def timed_run(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall time, CPU time (user + system of the process and its children) and stdout."""
+def timed_run(command: list[str], env: dict[str, str]) -> tuple[float, float, str, str | None]:
+    """Wall time, CPU time (user + system of the process and its children), stdout, error."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    error = None
     if proc.returncode != 0:
-        raise SystemExit(
-            f"command failed ({proc.returncode}): {' '.join(command)}\n{proc.stderr[-2000:]}"
-        )
-    return elapsed, cpu, proc.stdout
+        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+        error = f"exit {proc.returncode}: {lines[-1][-300:] if lines else 'no message'}"
+    return elapsed, cpu, proc.stdout, error
 
 
 def count_rois(label: str, stdout: str) -> int:
     doc = json.loads(stdout)
-    if label.startswith("plancheck"):
-        return _count_plancheck_structures(doc)
+    if label == PLANCHECK:
+        return len(doc["structures"])
     return sum(len(job) for job in doc["results"])
-
-
-def _count_plancheck_structures(doc: object) -> int:
-    """Number of structure entries in a ``plancheck dvh`` JSON document (any nesting)."""
-    if isinstance(doc, dict):
-        if "metrics" in doc and ("roi_number" in doc or "name" in doc):
-            return 1
-        return sum(_count_plancheck_structures(v) for v in doc.values())
-    if isinstance(doc, list):
-        return sum(_count_plancheck_structures(v) for v in doc)
-    return 0
 
 
 def openblas_kernel(python: str, env: dict[str, str]) -> str:
@@ -145,143 +209,182 @@ def openblas_kernel(python: str, env: dict[str, str]) -> str:
     return out.stdout.strip() or out.stderr.strip()[-200:]
 
 
-def _fmt_load(load: tuple[float, float, float]) -> str:
+def _fmt_load(load: tuple[float, float, float] | list[float]) -> str:
     return "/".join(f"{v:.2f}" for v in load)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("plan_dir", nargs="?", type=Path, default=None)
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs of (a) and (b)")
-    parser.add_argument(
-        "--repeat-interpolated", type=int, default=3, help="timed runs of (c); 0 skips it"
-    )
-    parser.add_argument("--keep-openblas-env", action="store_true")
-    parser.add_argument("--json", type=Path, help="also write the results to this file")
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 when plancheck misses the 1/5 target"
-    )
-    args = parser.parse_args()
+def _fmt_ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
 
-    plan_dir = (args.plan_dir or default_plan_dir()).resolve()
-    if not plan_dir.is_dir():
-        raise SystemExit(f"plan folder not found: {plan_dir} (set PLANCHECK_REFERENCE_DATA)")
+
+def make_plan(
+    plan_dir: Path, workdir: Path, dcp_python: str, repeat: int, repeat_interpolated: int
+) -> PlanBench:
     rtstruct, rtdose = find_rt_files(plan_dir)
-    dcp_python = str(ensure_env())
-
-    env = dict(os.environ)
-    if not args.keep_openblas_env:
-        for var in _OPENBLAS_VARS:
-            env.pop(var, None)
-
-    workdir = Path(tempfile.mkdtemp(prefix="plancheck-bench-"))
-    cases = [
-        Case("plancheck dvh (default, partial volume)", plancheck_command(plan_dir), args.repeat)
-    ]
-    for label, mm, repeat in (
-        ("dicompyler-core 0.5.6 (defaults)", None, args.repeat),
-        ("dicompyler-core 0.5.6 (interpolation 0.625 mm)", 0.625, args.repeat_interpolated),
-    ):
-        if repeat <= 0:
+    fine = [interpolation_mm(s) for s in dose_pixel_spacing_mm(rtdose)]
+    cases = [Case(PLANCHECK, plancheck_command(plan_dir), repeat)]
+    for label, mm, n in ((DEFAULTS, None, repeat), (INTERPOLATED, fine, repeat_interpolated)):
+        if n <= 0:
             continue
-        jobs = workdir / f"jobs-{'default' if mm is None else mm}.json"
-        job = {
-            "rtstruct": str(rtstruct),
-            "rtdose": str(rtdose),
-            "rois": None,
-            "interpolation_mm": mm,
-        }
+        jobs = workdir / f"{plan_dir.name}-{'default' if mm is None else 'interpolated'}.json"
+        job = {"rtstruct": str(rtstruct), "rtdose": str(rtdose), "rois": None, "interpolation_mm": mm}
         jobs.write_text(json.dumps({"jobs": [job]}))
-        cases.append(Case(label, [dcp_python, str(RUNNER), str(jobs)], repeat))
+        cases.append(Case(label, [dcp_python, str(RUNNER), str(jobs)], n))
+    return PlanBench(plan_dir, cases, fine)
 
-    load_before = os.getloadavg()
-    print(f"plan folder: {plan_dir}", file=sys.stderr)
-    for case in cases:  # warm-up, untimed; also checks that each command works
-        _, _, out = timed_run(case.command, env)
+
+def run_plan(bench: PlanBench, env: dict[str, str]) -> None:
+    """Warm up, then time the cases interleaved (each round starts with another case)."""
+    print(f"plan {bench.name}", file=sys.stderr)
+    for case in bench.cases:  # warm-up, untimed; also checks that each command works
+        _, _, out, error = timed_run(case.command, env)
+        if error is not None:
+            case.error = error
+            print(f"  {case.label}: FAILED {error}", file=sys.stderr)
+            continue
         case.n_rois = count_rois(case.label, out)
-    for rep in range(max(c.repeat for c in cases)):
-        order = cases[rep % len(cases) :] + cases[: rep % len(cases)]
+    live = [c for c in bench.cases if c.error is None]
+    for rep in range(max((c.repeat for c in live), default=0)):
+        order = live[rep % len(live) :] + live[: rep % len(live)]
         for case in order:
-            if len(case.times_s) < case.repeat:
-                elapsed, cpu, _ = timed_run(case.command, env)
+            if len(case.times_s) < case.repeat and case.error is None:
+                elapsed, cpu, _, error = timed_run(case.command, env)
+                if error is not None:
+                    case.error = error
+                    continue
                 case.times_s.append(elapsed)
                 case.cpu_s.append(cpu)
                 print(f"  {case.label}: {elapsed:.2f} s (cpu {cpu:.2f} s)", file=sys.stderr)
-    shutil.rmtree(workdir, ignore_errors=True)
 
-    load_after = os.getloadavg()
-    ours = cases[0]
+
+def print_report(
+    plans: list[PlanBench], load_before: tuple[float, ...], load_after: tuple[float, ...],
+    env: dict[str, str], dcp_python: str,
+) -> None:
     print()
     print(
-        f"Plan: {plan_dir.name}   machine: {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}"
-    )
-    print(
-        f"load average (1/5/15 min) before: {_fmt_load(load_before)}, after: {_fmt_load(load_after)}"
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; load average (1/5/15 min) before "
+        f"{_fmt_load(load_before)}, after {_fmt_load(load_after)}"
     )
     print(
         f"BLAS kernel, plancheck env: {openblas_kernel(sys.executable, env)}; "
         f"dicompyler env: {openblas_kernel(dcp_python, env)}"
     )
     print(f"dicompyler env: {env_versions(Path(dcp_python))}")
+    print(f"timed processes: {describe(env)}")
+    print()
+    print(f"{'plan':30} {'process':34} {'ROIs':>4} {'runs':>4} {'wall s':>7} {'cpu s':>7}")
+    for bench in plans:
+        for case in bench.cases:
+            if case.ok:
+                print(
+                    f"{bench.name:30} {case.label:34} {case.n_rois!s:>4} {len(case.times_s):4d} "
+                    f"{case.median_s:7.2f} {case.median_cpu_s:7.2f}"
+                )
+            else:
+                print(f"{bench.name:30} {case.label:34} FAILED: {case.error}")
+    print("(medians; cpu: user + system time of the process)")
     print()
     print(
-        f"{'process':50} {'ROIs':>5} {'runs':>5} {'median s':>9} {'min s':>7} {'max s':>7} "
-        f"{'cpu s':>7}"
+        f"{'plan':30} {'wall/defaults':>13} {'cpu/defaults':>12} {'wall/interp.':>12} "
+        f"{'cpu/interp.':>11} {'target':>7}  met"
     )
-    for case in cases:
+    for bench in plans:
         print(
-            f"{case.label:50} {case.n_rois!s:>5} {len(case.times_s):5d} {case.median_s:9.2f} "
-            f"{min(case.times_s):7.2f} {max(case.times_s):7.2f} {case.median_cpu_s:7.2f}"
+            f"{bench.name:30} {_fmt_ratio(bench.ratio(DEFAULTS)):>13} "
+            f"{_fmt_ratio(bench.ratio(DEFAULTS, cpu=True)):>12} "
+            f"{_fmt_ratio(bench.ratio(INTERPOLATED)):>12} "
+            f"{_fmt_ratio(bench.ratio(INTERPOLATED, cpu=True)):>11} "
+            f"{bench.target:7.2f}  {'yes' if bench.met else 'NO'}"
         )
-    print("(cpu s: median user + system time of the process)")
-    print()
-    ratios = {}
-    cpu_ratios = {}
-    for case in cases[1:]:
-        ratios[case.label] = ours.median_s / case.median_s
-        cpu_ratios[case.label] = ours.median_cpu_s / case.median_cpu_s
-        print(
-            f"plancheck / {case.label}: wall {ratios[case.label]:.3f} "
-            f"(dicompyler-core takes {case.median_s / ours.median_s:.1f}x as long), "
-            f"cpu {cpu_ratios[case.label]:.3f}"
-        )
-    default_ratio = ratios.get(cases[1].label) if len(cases) > 1 else None
-    met = default_ratio is not None and default_ratio <= TARGET_RATIO
-    if default_ratio is not None:
-        print(
-            f"target plancheck <= {TARGET_RATIO:g} x dicompyler-core defaults (wall time): "
-            f"{'met' if met else 'NOT met'}"
-        )
+    print("(ratios plancheck / dicompyler-core; target: wall time against its defaults)")
+    print(
+        "dicompyler-core interpolation (row, column mm): "
+        + "; ".join(f"{b.name} {b.interpolation_mm[0]:g}, {b.interpolation_mm[1]:g}" for b in plans)
+    )
+
+
+def to_json(
+    plans: list[PlanBench], load_before: tuple[float, ...], load_after: tuple[float, ...],
+    keep_openblas: bool, dcp_python: str,
+) -> dict[str, object]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_before": list(load_before),
+        "load_average_after": list(load_after),
+        "openblas_env_removed": not keep_openblas,
+        "bytecode_cached": True,
+        "dicompyler_env": env_versions(Path(dcp_python)),
+        "plans": [
+            {
+                "plan": b.name,
+                "interpolation_mm": b.interpolation_mm,
+                "target_ratio": b.target,
+                "met": b.met,
+                "cases": [
+                    {
+                        "label": c.label,
+                        "rois": c.n_rois,
+                        "times_s": c.times_s,
+                        "cpu_s": c.cpu_s,
+                        "median_s": c.median_s if c.ok else None,
+                        "median_cpu_s": c.median_cpu_s if c.ok else None,
+                        "error": c.error,
+                    }
+                    for c in b.cases
+                ],
+                "ratio_wall_defaults": b.ratio(DEFAULTS),
+                "ratio_cpu_defaults": b.ratio(DEFAULTS, cpu=True),
+                "ratio_wall_interpolated": b.ratio(INTERPOLATED),
+                "ratio_cpu_interpolated": b.ratio(INTERPOLATED, cpu=True),
+            }
+            for b in plans
+        ],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("plan_dirs", nargs="*", type=Path, help="default: Eclipse + real_exports/*")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of (a) and (b)")
+    parser.add_argument(
+        "--repeat-interpolated", type=int, default=1, help="timed runs of (c); 0 skips it"
+    )
+    parser.add_argument("--keep-openblas-env", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 when a plan misses its target (1/10, 1/5)"
+    )
+    args = parser.parse_args()
+
+    plan_dirs = [p.resolve() for p in (args.plan_dirs or default_plan_dirs())]
+    missing = [p for p in plan_dirs if not p.is_dir()]
+    if missing:
+        raise SystemExit(f"plan folder(s) not found: {missing} (set PLANCHECK_REFERENCE_DATA)")
+    dcp_python = str(ensure_env())
+    workdir = Path(tempfile.mkdtemp(prefix="plancheck-bench-"))
+    env = timing_env(workdir / "pycache", keep_openblas=args.keep_openblas_env)
+    try:
+        plans = [
+            make_plan(p, workdir, dcp_python, args.repeat, args.repeat_interpolated)
+            for p in plan_dirs
+        ]
+        load_before = os.getloadavg()
+        for bench in plans:
+            run_plan(bench, env)
+        load_after = os.getloadavg()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print_report(plans, load_before, load_after, env, dcp_python)
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "plan": plan_dir.name,
-                    "cpu_count": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "load_average_before": list(load_before),
-                    "load_average_after": list(load_after),
-                    "openblas_env_removed": not args.keep_openblas_env,
-                    "dicompyler_env": env_versions(Path(dcp_python)),
-                    "cases": [
-                        {
-                            "label": c.label,
-                            "rois": c.n_rois,
-                            "times_s": c.times_s,
-                            "cpu_s": c.cpu_s,
-                            "median_s": c.median_s,
-                            "median_cpu_s": c.median_cpu_s,
-                        }
-                        for c in cases
-                    ],
-                    "ratios": ratios,
-                    "cpu_ratios": cpu_ratios,
-                },
-                indent=2,
-            )
-        )
-    return 1 if args.check and not met else 0
+        figures = to_json(plans, load_before, load_after, args.keep_openblas_env, dcp_python)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    all_met = all(b.met for b in plans)
+    print(f"every plan within its target: {'yes' if all_met else 'NO'}")
+    return 1 if args.check and not all_met else 0
 
 
 if __name__ == "__main__":

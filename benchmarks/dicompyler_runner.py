@@ -5,13 +5,14 @@ runs in the separate environment that ``benchmarks/dicompyler_env.py`` makes.
 It reads a JSON job file and prints one JSON document:
 
     {"jobs": [{"rtstruct": PATH, "rtdose": PATH, "rois": [N, ...] | null,
-               "interpolation_mm": MM | null}, ...]}
+               "interpolation_mm": MM | [ROW_MM, COLUMN_MM] | null}, ...]}
 
 ``rois`` null means every ROI of the structure set (as ``plancheck dvh`` does
 by default). Each file is parsed once with pydicom and the datasets are handed
 to ``dicompylercore.dvhcalc.get_dvh(rtss, rtdose, roi, ...)`` for each ROI; all
 other arguments stay at dicompyler-core's defaults, except
-``interpolation_resolution=(mm, mm)`` when ``interpolation_mm`` is given.
+``interpolation_resolution=(mm, mm)`` when ``interpolation_mm`` is given (or
+``(row_mm, column_mm)`` when it is a pair).
 
 For every ROI the output holds dicompyler-core's own statistics (its DVH
 class's ``volume``, ``mean``, ``min``, ``max`` and ``statistic("D95")`` etc.,
@@ -40,7 +41,10 @@ def run_job(job: dict, curves: bool) -> list[dict]:
     names = {k: v["name"] for k, v in dicomparser.DicomParser(rtss).GetStructures().items()}
     rois = job.get("rois") or sorted(names)
     mm = job.get("interpolation_mm")
-    kwargs = {"interpolation_resolution": (mm, mm)} if mm else {}
+    if isinstance(mm, list):
+        kwargs = {"interpolation_resolution": tuple(mm)}
+    else:
+        kwargs = {"interpolation_resolution": (mm, mm)} if mm else {}
     results = []
     for roi in rois:
         dvh = dvhcalc.get_dvh(rtss, rtdose, roi, **kwargs)

@@ -595,32 +595,59 @@ def end_caps_blocks() -> tuple[dict[str, str], dict[str, bool]]:
 
 
 def benchmark_block(path: Path) -> dict[str, str]:
+    """The speed table from a ``bench_dvh.py --json`` file: one row per plan."""
     data = json.loads(path.read_text())
-    rows = [
-        [
-            c["label"],
-            str(c["rois"]),
-            str(len(c["times_s"])),
-            f"{c['median_s']:.2f}",
-            f"{min(c['times_s']):.2f}",
-            f"{max(c['times_s']):.2f}",
-            f"{c['median_cpu_s']:.2f}",
-        ]
-        for c in data["cases"]
-    ]
+
+    def case(plan: dict, prefix: str) -> dict | None:
+        return next((c for c in plan["cases"] if c["label"].startswith(prefix)), None)
+
+    def seconds(c: dict | None) -> str:
+        if c is None:
+            return "—"
+        if c.get("error"):
+            return "failed"
+        return f"{c['median_s']:.2f} ({c['median_cpu_s']:.2f})"
+
+    def ratio(value: float | None) -> str:
+        return "—" if value is None else f"{value:.3f}"
+
+    rows = []
+    for plan in data["plans"]:
+        ours = case(plan, "plancheck")
+        rows.append(
+            [
+                plan["plan"],
+                str(ours["rois"]) if ours else "—",
+                seconds(ours),
+                seconds(case(plan, "dicompyler-core defaults")),
+                f"{seconds(case(plan, 'dicompyler-core interp'))} at "
+                + " × ".join(f"{v:g}" for v in plan.get("interpolation_mm", [])),
+                f"**{ratio(plan['ratio_wall_defaults'])}** ({ratio(plan['ratio_cpu_defaults'])})",
+                f"{ratio(plan['ratio_wall_interpolated'])} ({ratio(plan['ratio_cpu_interpolated'])})",
+                f"{plan['target_ratio']:g}: {'met' if plan['met'] else 'NOT met'}",
+            ]
+        )
     text = _table(
-        ["process", "ROIs", "runs", "median wall s", "min s", "max s", "median CPU s"], rows
-    )
-    text += "\n\n" + "\n".join(
-        f"- plancheck / {label}: wall time **{ratio:.3f}** (dicompyler-core takes "
-        f"{1 / ratio:.1f}× as long); CPU time {data['cpu_ratios'][label]:.3f}"
-        for label, ratio in data["ratios"].items()
+        [
+            "plan",
+            "ROIs",
+            "plancheck wall (CPU) s",
+            "dicompyler-core defaults s",
+            "dicompyler-core interpolated s (mm)",
+            "ratio to defaults, wall (CPU)",
+            "ratio to interpolated, wall (CPU)",
+            "target",
+        ],
+        rows,
     )
     env = data.get("dicompyler_env", {})
-    load = "/".join(f"{v:.1f}" for v in data.get("load_average_before", []))
+    before = "/".join(f"{v:.1f}" for v in data.get("load_average_before", []))
+    after = "/".join(f"{v:.1f}" for v in data.get("load_average_after", []))
+    runs = {c["label"]: len(c["times_s"]) for p in data["plans"] for c in p["cases"]}
     text += (
-        f"\n\nMachine: {data.get('cpu_count')} cores, Python {data.get('python')}, load average "
-        f"(1/5/15 min) {load} at the start; dicompyler environment: "
+        f"\n\nMedians of {', '.join(f'{n} runs of {label}' for label, n in runs.items())}. "
+        f"Machine: {data.get('cpu_count')} cores, Python {data.get('python')}, load average "
+        f"(1/5/15 min) {before} at the start and {after} at the end; dicompyler environment: "
         f"{', '.join(f'{k} {v}' for k, v in env.items())}; OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE "
         f"removed: {data.get('openblas_env_removed')}."
     )
@@ -654,10 +681,24 @@ def main() -> int:
         help="also run dicompyler-core 0.5.6 on Nelms' cases (own venv)",
     )
     parser.add_argument("--bench-json", type=Path, help="results of bench_dvh.py --json")
+    parser.add_argument(
+        "--bench-only",
+        action="store_true",
+        help="with --bench-json: rewrite only the speed table (no validation run)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--check", action="store_true", help="exit 1 if a criterion fails")
     args = parser.parse_args()
 
+    if args.bench_only:
+        if not args.bench_json:
+            parser.error("--bench-only needs --bench-json FILE")
+        block = benchmark_block(args.bench_json)
+        print(block["benchmark"])
+        if not args.no_write:
+            DOC.write_text(replace_blocks(DOC.read_text(), block))
+            print(f"\nwrote {DOC.relative_to(REPO_ROOT)}")
+        return 0
     if not (reference_data_dir() / "nelms_analytic").is_dir():
         raise SystemExit(f"reference data not found in {reference_data_dir()}")
     blocks: dict[str, str] = {}

@@ -12,17 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plancheck.dicom.grouping import CourseSelection
 from plancheck.errors import CourseError, InputError
 from plancheck.model import Course, EndCaps, Finding, Severity
 
+if TYPE_CHECKING:
+    from plancheck.evaluation import CourseEvaluation
+
 __all__ = [
     "CourseSelection",
+    "evaluate_folder",
+    "evaluate_plan",
+    "folder_courses",
     "load_courses_from",
     "load_folder_courses",
     "load_single_course",
+    "single_course",
 ]
 
 
@@ -76,6 +83,30 @@ def load_folder_courses(
     courses, findings = load_courses_from(
         plan_dir, lenient, selection=selection, fractions=fractions, files=files
     )
+    return folder_courses(courses, findings, plan_dir, strict=strict, selection=selection)
+
+
+def folder_courses(
+    courses: tuple[Course, ...],
+    findings: tuple[Finding, ...],
+    plan_dir: Path,
+    *,
+    strict: bool = False,
+    selection: CourseSelection | None = None,
+) -> tuple[Course, ...]:
+    """The courses of a loaded folder, each with the folder's ``findings`` attached.
+
+    The second half of :func:`load_folder_courses`, for callers that loaded
+    the folder with :func:`load_courses_from` already (the Python API).
+
+    Raises
+    ------
+    CourseError
+        When ``courses`` is empty or belongs to several patients.
+    InputError
+        With ``strict``, when a course or the folder has a warning or error finding.
+    """
+    selection = selection or CourseSelection()
     if not courses:
         problems = "; ".join(f.message for f in findings[:5])
         raise CourseError(
@@ -157,6 +188,19 @@ def load_single_course(
         fractions=fractions,
         files=files,
     )
+    return single_course(courses, plan_dir)
+
+
+def single_course(courses: Sequence[Course], plan_dir: Path) -> Course:
+    """The one course of ``courses`` (from :func:`folder_courses`).
+
+    Raises
+    ------
+    CourseError
+        When there are several: alternative plans, plans whose relationship is
+        unknown, several structure sets. The message lists them and says how
+        to choose.
+    """
     if len(courses) > 1:
         why = sorted(
             {f.message for c in courses for f in c.findings if f.code == "plans-not-summed"}
@@ -171,7 +215,7 @@ def load_single_course(
     return courses[0]
 
 
-def evaluate_plan(
+def evaluate_folder(
     plan_dir: Path,
     protocol: str | None = None,
     *,
@@ -181,34 +225,31 @@ def evaluate_plan(
     course: str = "auto",
     fractions: int | None = None,
     end_caps: str | EndCaps = EndCaps.AUTO,
-    curves: bool = True,
     strict: bool = False,
     lenient: bool = False,
     files: Sequence[Path] | None = None,
     accept_mismatch: bool = False,
-) -> dict[str, Any]:
+) -> CourseEvaluation:
     """Evaluate the course in ``plan_dir`` against ``protocol`` (a name, a file, or None to choose).
 
     ``plans`` (or ``plan_label``, one plan) chooses the plans to evaluate,
     ``course="all"`` sums every plan of the structure set; ``fractions`` is
     the fraction count of doses without their plan. ``files``, when given,
     are the only files read (batch mode: one course's files, found by their
-    UIDs and references). Returns the evaluation document (see
-    :mod:`plancheck.report.evaluation_doc`). Importable at top level so batch
-    workers (processes, Dask) can call it.
-    With ``strict``, a course whose doses disagree with the planning system's
-    stored DVHs is refused (:class:`InputError`) like any input with warnings.
-    ``accept_mismatch`` accepts plans that do not fit the protocol (recorded).
+    UIDs and references). With ``strict``, a course whose doses disagree with
+    the planning system's stored DVHs is refused (:class:`InputError`) like
+    any input with warnings. ``accept_mismatch`` accepts plans that do not fit
+    the protocol (recorded).
     """
     from plancheck.dvh.engine import DvhSettings
     from plancheck.evaluation import evaluate_course
     from plancheck.protocol.load import load_aliases
     from plancheck.protocol.registry import find_protocol
-    from plancheck.report.evaluation_doc import evaluation_document
 
     caps = EndCaps(end_caps)
     chosen = tuple(plans) + ((plan_label,) if plan_label is not None else ())
     selection = CourseSelection("all" if course == "all" else "auto", chosen)
+    # the protocol and aliases first: a bad protocol file is reported before any DICOM is read
     loaded_protocol = find_protocol(protocol) if protocol is not None else None
     loaded_aliases = load_aliases(aliases) if aliases is not None else None
     loaded = load_single_course(
@@ -235,6 +276,24 @@ def evaluate_plan(
             hint="Find out which dose is right before evaluating, or run without --strict to see "
             "the evaluation with this warning.",
         )
+    return evaluation
+
+
+def evaluate_plan(
+    plan_dir: Path,
+    protocol: str | None = None,
+    *,
+    curves: bool = True,
+    **options: Any,
+) -> dict[str, Any]:
+    """The evaluation document of :func:`evaluate_folder` (see :mod:`plancheck.report.evaluation_doc`).
+
+    ``options`` are those of :func:`evaluate_folder`. Importable at top level
+    so batch workers (processes, Dask) can call it.
+    """
+    from plancheck.report.evaluation_doc import evaluation_document
+
+    evaluation = evaluate_folder(plan_dir, protocol, **options)
     return evaluation_document(evaluation, source=str(plan_dir), curves=curves)
 
 

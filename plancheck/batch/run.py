@@ -59,9 +59,11 @@ from plancheck.batch.task import (
     BatchSettings,
     PlanJob,
     PlanResult,
+    input_bytes,
     output_files,
     output_stem,
     run_plan,
+    warm_up,
 )
 from plancheck.errors import EXIT_INPUT, EXIT_USAGE, InputError, PlancheckError
 from plancheck.report.anonymize import Pseudonymizer
@@ -352,6 +354,8 @@ def run_batch(
                 run.progress(rows, total)
                 last_save = time.monotonic()
 
+        # largest inputs first: the last plan to finish is a small one, so no worker idles long
+        jobs.sort(key=input_bytes, reverse=True)
         try:
             run_jobs(
                 jobs,
@@ -360,6 +364,7 @@ def run_batch(
                 workers=workers,
                 scheduler=scheduler,
                 on_result=collect,
+                initializer=functools.partial(warm_up, settings.figure),
             )
         finally:
             write_atomic(output_dir / STATE_FILE, new_state.to_json())

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import logging
 import multiprocessing
 import os
@@ -172,18 +173,37 @@ def _run_isolated(func: Callable[[J], R], job: J) -> R:
         return pool.submit(func, job).result()
 
 
-def _run_processes(func: Callable[[J], R], col: _Collector[J, R], workers: int) -> None:
+def _run_processes(
+    func: Callable[[J], R],
+    col: _Collector[J, R],
+    workers: int,
+    initializer: Callable[[], None] | None = None,
+) -> None:
     try:
-        _run_pool(func, col, workers)
+        _run_pool(func, col, workers, initializer)
     except BaseException:  # Ctrl-C, SIGTERM, or a bug: no worker may outlive the batch
         _stop_workers()
         raise
 
 
-def _run_pool(func: Callable[[J], R], col: _Collector[J, R], workers: int) -> None:
+def _init_worker(initializer: Callable[[], None] | None) -> None:
+    """In each worker: the signal set-up of :func:`_worker_init`, then the caller's warm-up."""
+    _worker_init()
+    if initializer is not None:
+        initializer()
+
+
+def _run_pool(
+    func: Callable[[J], R],
+    col: _Collector[J, R],
+    workers: int,
+    initializer: Callable[[], None] | None = None,
+) -> None:
     broken: list[int] = []
     pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(col.jobs)), mp_context=_context(), initializer=_worker_init
+        max_workers=min(workers, len(col.jobs)),
+        mp_context=_context(),
+        initializer=functools.partial(_init_worker, initializer),
     )
     try:
         futures: dict[Future[R], int] = {pool.submit(func, job): i for i, job in enumerate(col.jobs)}
@@ -284,6 +304,7 @@ def run_jobs(
     workers: int | None = None,
     scheduler: str | None = None,
     on_result: Callable[[R], None] | None = None,
+    initializer: Callable[[], None] | None = None,
 ) -> list[R]:
     """``[func(job) for job in jobs]``, in parallel.
 
@@ -302,6 +323,9 @@ def run_jobs(
         A Dask scheduler address, or ``"local"`` to start a local cluster (extra ``plancheck[dask]``).
     on_result : callable, optional
         Called in this process with each result as it arrives (progress).
+    initializer : callable, optional
+        Run once in each worker process as it starts (a module-level function), e.g. to
+        import what the jobs need while the pool is filled, instead of on the first job.
 
     Returns
     -------
@@ -319,5 +343,5 @@ def run_jobs(
     elif workers == 1 or len(jobs) == 1:
         _run_serial(func, col)
     else:
-        _run_processes(func, col, workers)
+        _run_processes(func, col, workers, initializer)
     return col.final()

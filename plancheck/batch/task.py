@@ -11,6 +11,7 @@ evaluation's status, so a failing cord is never hidden behind a report error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -27,7 +28,7 @@ from plancheck.report.anonymize import Identity, Pseudonymizer, Scrubber, anonym
 from plancheck.report.document import check_evaluation_document
 from plancheck.report.summary import error_row, row_from_document
 
-__all__ = ["BatchSettings", "PlanJob", "PlanResult", "output_stem", "run_plan"]
+__all__ = ["BatchSettings", "PlanJob", "PlanResult", "input_bytes", "output_stem", "run_plan", "warm_up"]
 
 EvaluateFunction = Callable[..., dict[str, Any]]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -144,6 +145,29 @@ def _write_outputs(doc: dict[str, Any], job: PlanJob, settings: BatchSettings) -
     except Exception as exc:  # a bug in rendering: the evaluation outcome still stands
         return tuple(written), f"the report was not written (internal error {type(exc).__name__}: {exc})"
     return tuple(written), None
+
+
+def input_bytes(job: PlanJob) -> int:
+    """Total size of a plan's input files: an estimate of how long the plan takes."""
+    total = 0
+    for name in job.files:
+        with contextlib.suppress(OSError):  # a file gone since discovery: the plan will say so
+            total += (job.path / name).stat().st_size
+    return total
+
+
+def warm_up(figure: bool = True) -> None:
+    """Import what evaluating and reporting a plan needs (a worker's initializer).
+
+    Each worker process pays its imports once, as it starts, rather than on its first plan.
+    """
+    import plancheck.dicom.course
+    import plancheck.evaluation
+    import plancheck.pipeline
+    import plancheck.report.html  # noqa: F401
+
+    if figure:
+        import matplotlib.figure  # noqa: F401
 
 
 def run_plan(job: PlanJob, settings: BatchSettings) -> PlanResult:

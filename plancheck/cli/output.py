@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from plancheck.batch.files import write_atomic
 from plancheck.report.terminal import terminal_safe
 
 __all__ = ["emit", "terminal_safe", "write_text_atomic"]
@@ -20,6 +19,8 @@ __all__ = ["emit", "terminal_safe", "write_text_atomic"]
 
 def write_text_atomic(path: Path, text: str | bytes) -> None:
     """Write ``text`` to ``path`` atomically (see :func:`plancheck.batch.files.write_atomic`)."""
+    from plancheck.batch.files import write_atomic  # tempfile: only when a file is written
+
     write_atomic(path, text)
 
 

@@ -25,19 +25,36 @@ __all__ = ["dose_at_volume_gy", "metric_value", "volume_at_dose_cc"]
 
 # A volume request may exceed the structure by this much (float rounding) and still be met.
 _VOLUME_SLACK = 1e-9
+# Share of the structure volume below which a volume read off the curve is rounding residue
+# (the curve is a difference of cumulative sums; its residue is ~1e-14 of the volume).
+_VOLUME_RESOLUTION = 1e-9
 
 
 def volume_at_dose_cc(dvh: Dvh, dose_gy: float) -> float:
-    """Volume (cc, inside the grid) receiving at least ``dose_gy``."""
+    """Volume (cc, inside the grid) receiving at least ``dose_gy``.
+
+    Exact at the ends of the structure's dose range: the whole volume at or
+    below ``min_gy``, exactly 0 above ``max_gy``, and values within the curve's
+    resolution of 0 or of the whole volume are those exact values, never a
+    rounding residue such as 1e-13 cc.
+    """
     cum = dvh.cumulative_cc
-    if dose_gy <= 0.0:
-        return float(cum[0])
+    total = float(cum[0])
+    if dose_gy <= 0.0 or (dvh.min_gy is not None and dose_gy <= dvh.min_gy):
+        return total
+    if dvh.max_gy is not None and dose_gy > dvh.max_gy:
+        return 0.0
     pos = dose_gy / dvh.bin_width_gy
     k = int(np.floor(pos))
     if k >= cum.size - 1:
         return 0.0
     t = pos - k
-    return float(cum[k] + t * (cum[k + 1] - cum[k]))
+    volume = float(cum[k] + t * (cum[k + 1] - cum[k]))
+    if volume <= _VOLUME_RESOLUTION * total:
+        return 0.0
+    if volume >= total * (1.0 - _VOLUME_RESOLUTION):
+        return total
+    return volume
 
 
 def dose_at_volume_gy(dvh: Dvh, volume_cc: float) -> float:

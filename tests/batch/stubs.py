@@ -149,3 +149,16 @@ def stub_square(x: int) -> int:
     if x == 13:
         os._exit(13)
     return x * x
+
+
+_WARMED: list[int] = []
+
+
+def stub_warm_up() -> None:
+    """A worker initializer for runner tests: records that it ran in this process."""
+    _WARMED.append(os.getpid())
+
+
+def stub_warmed_pid(_: int) -> tuple[int, bool]:
+    """This worker's pid, and whether :func:`stub_warm_up` ran in it before the job."""
+    return os.getpid(), os.getpid() in _WARMED

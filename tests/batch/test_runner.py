@@ -38,3 +38,26 @@ def test_dask_local_cluster_gives_the_same_results() -> None:
 
 def test_no_jobs() -> None:
     assert run_jobs([], stub_square, on_lost=_lost, workers=2) == []
+
+
+def test_initializer_runs_in_every_worker_before_its_jobs() -> None:
+    from tests.batch.stubs import stub_warm_up, stub_warmed_pid
+
+    results = run_jobs(
+        list(range(6)), stub_warmed_pid, on_lost=_lost, workers=2, initializer=stub_warm_up
+    )
+    assert all(warmed for _, warmed in results)
+    assert len({pid for pid, _ in results}) <= 2  # workers started once, reused for every job
+
+
+def test_batch_hands_out_the_largest_plans_first(tmp_path) -> None:
+    from plancheck.batch.task import PlanJob, input_bytes
+
+    sizes = {"a": 10, "b": 3000, "c": 200}
+    jobs = []
+    for key, size in sizes.items():
+        (tmp_path / key).mkdir()
+        (tmp_path / key / "f.dcm").write_bytes(b"x" * size)
+        jobs.append(PlanJob(key, tmp_path / key, ("f.dcm", "missing.dcm"), key))
+    assert [input_bytes(j) for j in jobs] == [10, 3000, 200]  # a vanished file counts 0
+    assert [j.key for j in sorted(jobs, key=input_bytes, reverse=True)] == ["b", "c", "a"]

@@ -75,3 +75,62 @@ def test_relative_volumes_refer_to_the_part_inside_the_grid():
     d = uniform_dvh(outside=5.0)
     assert v("Volume[cc]", d) == 15.0
     assert v("V15Gy[%]", d) == pytest.approx(50.0, abs=1e-6)
+
+
+def _accumulated_dvh(seed: int = 3) -> Dvh:
+    """A curve made the way the engine makes it: spread samples accumulated to a 60 Gy top.
+
+    Its edges beyond the samples' range carry the rounding residue of the cumulative sums.
+    """
+    from plancheck.dvh.histogram import DvhAccumulator
+
+    rng = np.random.default_rng(seed)
+    acc = DvhAccumulator(60.0, W)
+    dose = rng.uniform(10.0, 20.0, 5000)
+    acc.add(dose, rng.uniform(0.0, 0.5, dose.size), rng.uniform(0.001, 0.02, dose.size))
+    cum = acc.cumulative_cc()
+    volume = acc.volume_cc
+    return Dvh(W, cum, volume, 0.0, acc.min_gy, acc.dose_volume_gy_cc / volume, acc.max_gy)
+
+
+def test_no_volume_above_the_maximum_is_exactly_zero():
+    # every sample's spread ends at or below max_gy: nothing receives more (definition of Max)
+    d = _accumulated_dvh()
+    above = np.ceil(d.max_gy * 1e6) / 1e6 + 1e-6  # written with 6 decimals, above Max
+    for dose in (above, d.max_gy + 0.5, 30.0, 59.0):
+        assert v(f"V{dose:.6f}Gy[cc]", d) == 0.0
+        assert v(f"V{dose:.6f}Gy[%]", d) == 0.0
+        assert v(f"CV{dose:.6f}Gy[cc]", d) == d.volume_in_grid_cc
+
+
+def test_whole_volume_at_or_below_the_minimum_is_exact():
+    # every sample's spread starts at or above min_gy: the whole volume receives at least Min
+    d = _accumulated_dvh()
+    total = d.volume_in_grid_cc
+    at_min = np.floor(d.min_gy * 1e6) / 1e6  # written with 6 decimals, not above Min
+    for dose in (at_min, at_min - 1e-6, 5.0):
+        assert v(f"V{dose:.6f}Gy[cc]", d) == total
+        assert v(f"V{dose:.6f}Gy[%]", d) == 100.0
+        assert v(f"CV{dose:.6f}Gy[cc]", d) == 0.0
+
+
+def test_uniform_dose_field_is_received_by_the_whole_volume():
+    # all 10 cc at exactly 12.3456 Gy (a point spread): V(12.3456 Gy) is the whole volume
+    from plancheck.dvh.histogram import DvhAccumulator
+
+    acc = DvhAccumulator(40.0, W)
+    acc.add(np.full(100, 12.3456), np.zeros(100), np.full(100, 0.1))
+    d = Dvh(W, acc.cumulative_cc(), acc.volume_cc, 0.0, acc.min_gy, 12.3456, acc.max_gy)
+    assert v("V12.3456Gy[cc]", d) == pytest.approx(10.0, abs=1e-12)
+    assert v("V12.3457Gy[cc]", d) == 0.0
+
+
+def test_residue_below_resolution_is_zero_but_small_real_volumes_are_kept():
+    # a 1e-6 cc hot tail is real volume (1e-7 of the structure): kept; 1e-13 cc is residue
+    edges = np.arange(0, 20002) * W
+    cum = np.where(edges <= 10.0, 10.0, 0.0)
+    cum[(edges > 10.0) & (edges <= 15.0)] = 1e-6
+    cum[edges > 15.0] = 1e-13
+    d = Dvh(W, cum, 10.0, 0.0, 10.0, 10.0, 20.0)
+    assert v("V12Gy[cc]", d) == pytest.approx(1e-6, rel=1e-9)
+    assert v("V17Gy[cc]", d) == 0.0
