@@ -65,6 +65,12 @@ class ConstraintResult:
         The protocol dose level a relative metric refers to.
     required : bool
         False for constraints on optional structures the course does not have.
+    graded : bool
+        True when the outcome counts for the verdict (not for a ``"reported"``
+        value, nor for an optional structure that is absent).
+    plans : tuple of str
+        The labels of the plans whose dose the value uses (one plan of a
+        course for its own dose level, or every plan for the course's sum).
     """
 
     id: str
@@ -81,6 +87,8 @@ class ConstraintResult:
     source: str | None
     dose_level: str | None
     required: bool
+    graded: bool
+    plans: tuple[str, ...]
 
     @classmethod
     def _from_row(cls, row: dict[str, Any]) -> ConstraintResult:
@@ -99,6 +107,8 @@ class ConstraintResult:
             source=row.get("source"),
             dose_level=row.get("dose_level"),
             required=bool(row.get("required", True)),
+            graded=bool(row.get("graded", False)),
+            plans=tuple(str(label) for label in row.get("plans") or ()),
         )
 
 
@@ -117,6 +127,8 @@ _COLUMNS = (
     "source",
     "dose_level",
     "required",
+    "graded",
+    "plans",
 )
 
 
@@ -193,7 +205,8 @@ class Evaluation:
         """The constraint outcomes as a pandas DataFrame, one row per constraint.
 
         Columns: id, structure, roi, metric, value, unit, goal, variation,
-        status, reason, priority, source, dose_level, required.
+        status, reason, priority, source, dose_level, required, graded, plans
+        (the labels joined by ``" + "``, as in the CSV output).
 
         Raises
         ------
@@ -201,7 +214,10 @@ class Evaluation:
             When pandas is not installed (``pip install 'plancheck[pandas]'``).
         """
         pd = require_pandas()
-        rows = [[getattr(c, name) for name in _COLUMNS] for c in self.constraints]
+        rows = [
+            [" + ".join(c.plans) if name == "plans" else getattr(c, name) for name in _COLUMNS]
+            for c in self.constraints
+        ]
         return pd.DataFrame(rows, columns=list(_COLUMNS))
 
     def plot(
@@ -266,15 +282,28 @@ class Evaluation:
 
     def _repr_html_(self) -> str:
         rows = [
-            (c.id, c.structure, c.roi or "", c.metric, c.value, c.unit, c.goal or "", c.status, c.reason)
+            (
+                c.id,
+                c.structure,
+                c.roi or "",
+                c.metric,
+                " + ".join(c.plans),
+                c.value,
+                c.unit,
+                c.goal or "",
+                c.variation or "",
+                c.status,
+                c.reason,
+            )
             for c in self.constraints
         ]
+        headers = ["#", "structure", "ROI", "metric", "plans", "value", "unit", "goal"]
         table = html_table(
-            ["#", "structure", "ROI", "metric", "value", "unit", "goal", "status", "reason"],
+            [*headers, "variation", "status", "reason"],
             rows,
-            caption=f"plancheck evaluation against {self.protocol}: {self.verdict} "
+            caption=f"plancheck evaluation against {self.protocol}: {self.verdict_line} "
             f"(exit status {self.exit_code})",
-            status_column=7,
+            status_column=9,
         )
         if not self.findings:
             return table
@@ -293,15 +322,21 @@ class Evaluation:
         return f"<Evaluation {self.protocol}: {self.verdict} ({listed})>"
 
     def __str__(self) -> str:
+        """The verdict, then one line per constraint (the plans it uses when there are several)."""
         lines = [f"{self.protocol}: {self.verdict} (exit status {self.exit_code})"]
+        several = len(self.course.plans) > 1
         for c in self.constraints:
+            name = f"{c.structure} {c.metric}"
+            if several and c.plans:
+                name += f" · {' + '.join(c.plans)}"
             if c.value is None:
-                lines.append(f"  {c.status:>13}  {c.structure} {c.metric}: {c.reason}")
+                lines.append(f"  {c.status:>13}  {name}: {c.reason}")
                 continue
-            value = format_number(c.value)
+            limits = [f"goal {c.goal}"] if c.goal else []
+            limits += [f"variation {c.variation}"] if c.variation else []
             lines.append(
-                f"  {c.status:>13}  {c.structure} {c.metric} = {value} {c.unit}".rstrip()
-                + (f"  (goal {c.goal})" if c.goal else "")
+                f"  {c.status:>13}  {name} = {format_number(c.value)} {c.unit}".rstrip()
+                + (f"  ({', '.join(limits)})" if limits else "")
             )
         return "\n".join(lines)
 

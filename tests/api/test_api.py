@@ -35,6 +35,12 @@ def sample_course():
     return plancheck.load(SAMPLES / "spine_sib_pass").course
 
 
+@pytest.fixture(scope="module")
+def course_result():
+    """The two-plan sample course evaluated: targets per plan and summed, organs in EQD2."""
+    return plancheck.evaluate(SAMPLES / "spine_sib_seq_course")
+
+
 def test_load_gives_the_courses_with_plans_structures_and_findings(phantom):
     folder = plancheck.load(phantom.directory)
     assert len(folder) == 1 and list(folder) == [folder.course] == [folder[0]]
@@ -280,7 +286,22 @@ def test_a_dvh_plots_on_given_axes_and_never_beside_another_kind_of_dose(sample_
     assert [t.get_text() for t in other.get_legend().get_texts()] == ["SpinalCord EQD2(a/b=2)"]
 
 
-def test_evaluation_plot_draws_the_reports_panels():
+def test_each_outcome_names_the_plans_it_uses(course_result):
+    plans = {p.label for p in course_result.course.plans}
+    assert plans == {"SIB_30_40", "SEQ_BOOST_8"}
+    graded = [c for c in course_result.constraints if c.graded]
+    assert graded and all(c.status in ("pass", "warn", "fail") for c in graded)
+    assert all(set(c.plans) <= plans and c.plans for c in course_result.constraints if c.value is not None)
+    # the boost is evaluated per plan and on the course's sum; organs at risk on the sum
+    boost = {c.plans for c in course_result.constraints if c.structure == "PTV_boost"}
+    assert boost == {("SIB_30_40",), ("SEQ_BOOST_8",), ("SIB_30_40", "SEQ_BOOST_8")}
+    (cord,) = [c for c in course_result.constraints if c.structure == "SpinalCord"]
+    assert cord.plans == ("SIB_30_40", "SEQ_BOOST_8")
+    assert f"SpinalCord {cord.metric} · SIB_30_40 + SEQ_BOOST_8 = " in str(course_result)
+    assert not any(c.graded for c in course_result.constraints if c.status == "reported")
+
+
+def test_evaluation_plot_draws_the_reports_panels(course_result):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
@@ -288,7 +309,7 @@ def test_evaluation_plot_draws_the_reports_panels():
     from plancheck.report.plot import panel_of
 
     # the two-plan course: targets graded on physical doses, organs at risk in EQD2
-    result = plancheck.evaluate(SAMPLES / "spine_sib_seq_course")
+    result = course_result
     doc = result.to_dict()
     figure = Figure()
     axes = result.plot(figure)
