@@ -5,7 +5,9 @@ files once, and returns its courses: each a plan, or plans summed because
 they complement each other or the user asked for it (``selection``).
 ``load_single_course`` returns the one course a folder holds, and refuses a
 folder that holds several (alternative plans, several patients), saying
-which and how to choose.
+which and how to choose. ``evaluate_folder`` evaluates that course
+(``evaluate_loaded_course``, its second half, evaluates a course already
+loaded: the Python API), and ``evaluate_plan`` turns it into the document.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Evaluating a course against a protocol: :func:`evaluate` and :class:`Evaluation`.
 
-The same steps as ``plancheck evaluate`` (:func:`plancheck.pipeline.evaluate_plan`):
-the protocol is found, the course loaded with
-:func:`plancheck.pipeline.load_single_course`, evaluated with
-:func:`plancheck.evaluation.evaluate_course`, and turned into the evaluation
-document with :func:`plancheck.report.evaluation_doc.evaluation_document`.
-An :class:`Evaluation` is a typed view of that document, so its numbers and
-statuses are those of the JSON output.
-"""
+The same steps as ``plancheck evaluate`` (:func:`plancheck.pipeline.evaluate_plan`),
+with its defaults: a folder is evaluated with
+:func:`plancheck.pipeline.evaluate_folder`; a course already loaded with
+:func:`plancheck.pipeline.evaluate_loaded_course`, the second half of it. The
+result becomes the evaluation document with
+:func:`plancheck.report.evaluation_doc.evaluation_document`. An
+:class:`Evaluation` is a typed view of that document, so its numbers,
+statuses and verdict are those of the JSON output."""
 
 from __future__ import annotations
 
