@@ -34,24 +34,30 @@ print(frame.round(2).to_string())
 
 # %% [markdown]
 # ## Evaluation against the protocol
-# Without `protocol=`, plancheck picks the shipped protocol whose plans fit the
-# course (here the SIB plan plus its sequential boost, 48 Gy in 12 fractions).
+# Without `protocol=`, plancheck picks the shipped protocol whose dose levels fit
+# the prescriptions the plans state (here the SIB plan plus its sequential
+# boost, 48 Gy in 12 fractions). The verdict is the command line's: PASS, WARN,
+# FAIL, INCOMPLETE or NOT EVALUABLE, with its reasons in `verdict_line`.
 
 # %%
 result = plancheck.evaluate(course)
-print(f"{result.protocol}: {result.verdict.upper()} (exit status {result.exit_code})")
+print(f"{result.protocol}: {result.verdict} (exit status {result.exit_code})")
+print(result.verdict_line)
 graded = result.to_frame()
-graded = graded[graded.status != "reported"]
-print(graded[["structure", "metric", "value", "unit", "goal", "status"]].round(2).to_string(index=False))
+graded = graded[graded.graded]
+columns = ["structure", "metric", "plans", "value", "unit", "goal", "variation", "status"]
+print(graded[columns].round(2).to_string(index=False))
 
 # %% [markdown]
 # ## The cord's DVH, physical and EQD2
+# A physical dose and an EQD2 are never drawn on one dose axis: one panel each.
+# (`result.plot()` draws the whole evaluation the same way, as the report does.)
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 4))
-course.dvh("SpinalCord").plot(ax=ax)
-course.dvh("SpinalCord", unit="EQD2Gy(a/b=2)").plot(ax=ax, linestyle="--", label="SpinalCord EQD2")
-ax.set_title("SpinalCord")
+fig, (physical, eqd2) = plt.subplots(1, 2, figsize=(10, 4))
+course.dvh("SpinalCord").plot(ax=physical)
+course.dvh("SpinalCord", unit="EQD2Gy(a/b=2)").plot(ax=eqd2)
+fig.suptitle("SpinalCord")
 fig.tight_layout()
 if len(sys.argv) > 1 and sys.argv[1].endswith(".png"):
     fig.savefig(sys.argv[1], dpi=100)

@@ -5,7 +5,9 @@ files once, and returns its courses: each a plan, or plans summed because
 they complement each other or the user asked for it (``selection``).
 ``load_single_course`` returns the one course a folder holds, and refuses a
 folder that holds several (alternative plans, several patients), saying
-which and how to choose.
+which and how to choose. ``evaluate_folder`` evaluates that course
+(``evaluate_loaded_course``, its second half, evaluates a course already
+loaded: the Python API), and ``evaluate_plan`` turns it into the document.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from plancheck.model import Course, EndCaps, Finding, Severity
 
 if TYPE_CHECKING:
     from plancheck.evaluation import CourseEvaluation
+    from plancheck.protocol.load import LoadedAliases, LoadedProtocol
 
 __all__ = [
     "CourseSelection",
     "evaluate_folder",
+    "evaluate_loaded_course",
     "evaluate_plan",
     "folder_courses",
     "load_courses_from",
@@ -241,12 +245,9 @@ def evaluate_folder(
     any input with warnings. ``accept_mismatch`` accepts plans that do not fit
     the protocol (recorded).
     """
-    from plancheck.dvh.engine import DvhSettings
-    from plancheck.evaluation import evaluate_course
     from plancheck.protocol.load import load_aliases
     from plancheck.protocol.registry import find_protocol
 
-    caps = EndCaps(end_caps)
     chosen = tuple(plans) + ((plan_label,) if plan_label is not None else ())
     selection = CourseSelection("all" if course == "all" else "auto", chosen)
     # the protocol and aliases first: a bad protocol file is reported before any DICOM is read
@@ -261,12 +262,44 @@ def evaluate_folder(
         files=files,
     )
     single = loaded.plans[0].label if len(chosen) == 1 and len(loaded.plans) == 1 else None
-    evaluation = evaluate_course(
+    return evaluate_loaded_course(
         loaded,
+        Path(plan_dir),
         loaded_protocol,
         aliases=loaded_aliases,
         plan_label=single,
-        settings=DvhSettings(end_caps=caps),
+        end_caps=end_caps,
+        strict=strict,
+        accept_mismatch=accept_mismatch,
+    )
+
+
+def evaluate_loaded_course(
+    course: Course,
+    plan_dir: Path,
+    protocol: LoadedProtocol | None = None,
+    *,
+    aliases: LoadedAliases | None = None,
+    plan_label: str | None = None,
+    end_caps: str | EndCaps = EndCaps.AUTO,
+    strict: bool = False,
+    accept_mismatch: bool = False,
+) -> CourseEvaluation:
+    """Evaluate a course already loaded from ``plan_dir``: the second half of :func:`evaluate_folder`.
+
+    For callers that loaded the course themselves (the Python API). ``strict``
+    is the strictness the course was read with: it also refuses a course
+    whose doses disagree with the planning system's stored DVHs.
+    """
+    from plancheck.dvh.engine import DvhSettings
+    from plancheck.evaluation import evaluate_course
+
+    evaluation = evaluate_course(
+        course,
+        protocol,
+        aliases=aliases,
+        plan_label=plan_label,
+        settings=DvhSettings(end_caps=EndCaps(end_caps)),
         accept_mismatch=accept_mismatch,
     )
     if strict and evaluation.crosscheck_warnings:

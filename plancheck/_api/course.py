@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from plancheck.dvh.engine import DvhSettings
     from plancheck.model import Course as ModelCourse
     from plancheck.model import PlanDose
+    from plancheck.pipeline import CourseSelection
 
 __all__ = ["Course", "Folder", "PlanInfo", "StructureInfo", "StructureSetInfo", "load"]
 
@@ -130,7 +131,8 @@ class Course:
     Attributes
     ----------
     path : str
-        The folder the course was loaded from, as given to :func:`plancheck.load`.
+        The folder the course was loaded from, as the command line names it
+        (``str(pathlib.Path(path))`` of the path given to :func:`plancheck.load`).
     plans : tuple of PlanInfo
         Its plans.
     structure_set : StructureSetInfo
@@ -144,9 +146,12 @@ class Course:
     structure_set: StructureSetInfo
     findings: tuple[Finding, ...]
 
-    def __init__(self, course: ModelCourse, source: str, settings: DvhSettings) -> None:
+    def __init__(
+        self, course: ModelCourse, source: str, settings: DvhSettings, *, strict: bool = False
+    ) -> None:
         self._course = course
         self._settings = settings
+        self._strict = strict  # how it was read: evaluate() applies it as `evaluate --strict` does
         self.path = source
         self.plans = tuple(PlanInfo._from_plan_dose(p) for p in course.plans)
         ss = course.structure_set
@@ -289,11 +294,15 @@ class Course:
         *,
         aliases: PathLike | None = None,
         plan: str | None = None,
+        accept_mismatch: bool = False,
     ) -> Evaluation:
-        """This course evaluated against a protocol: see :func:`plancheck.evaluate`."""
+        """This course evaluated against a protocol: ``plancheck.evaluate(course, ...)``.
+
+        See :func:`plancheck.evaluate` for the parameters.
+        """
         from plancheck._api.evaluation import evaluate
 
-        return evaluate(self, protocol, aliases=aliases, plan=plan)
+        return evaluate(self, protocol, aliases=aliases, plan=plan, accept_mismatch=accept_mismatch)
 
     def _repr_html_(self) -> str:
         plans = html_table(
@@ -406,8 +415,8 @@ class Folder(Sequence[Course]):
         return f"<Folder {self.path!r}: {len(self.courses)} course(s), {len(self.findings)} findings>"
 
 
-def dvh_settings(end_caps: str | None) -> DvhSettings:
-    """The DVH settings for an ``end_caps`` option (None: the command line's default).
+def dvh_settings(end_caps: str) -> DvhSettings:
+    """The DVH settings of an ``end_caps`` option, built as the command line builds them.
 
     Raises
     ------
@@ -417,80 +426,107 @@ def dvh_settings(end_caps: str | None) -> DvhSettings:
     from plancheck.dvh.engine import DvhSettings
     from plancheck.model import EndCaps
 
-    if end_caps is None:
-        return DvhSettings()
     choices = [c.value for c in EndCaps]
     if end_caps not in choices:
         raise ValueError(f"end_caps must be one of {choices}, not {end_caps!r}")
+    # as `--end-caps` does: DvhSettings' own default (half) is not the command line's (auto)
     return DvhSettings(end_caps=EndCaps(end_caps))
+
+
+def course_selection(plans: Sequence[str] | str, course: str, fractions: int | None) -> CourseSelection:
+    """The plan selection of ``--plan``/``--course``, with the checks click makes on the command line.
+
+    Raises
+    ------
+    ValueError
+        When ``course`` is not ``"auto"`` or ``"all"``, or ``fractions`` is below 1.
+    """
+    from plancheck.pipeline import CourseSelection
+
+    if course not in ("auto", "all"):
+        raise ValueError(f"course must be 'auto' or 'all', not {course!r}")
+    if fractions is not None and (isinstance(fractions, bool) or fractions < 1):
+        raise ValueError(f"fractions must be a whole number of at least 1, not {fractions!r}")
+    chosen = (plans,) if isinstance(plans, str) else tuple(plans)
+    return CourseSelection("all" if course == "all" else "auto", chosen)
 
 
 def load(
     path: PathLike,
     *,
-    end_caps: str | None = None,
+    end_caps: str = "auto",
     strict: bool = False,
     lenient: bool = False,
     plans: Sequence[str] = (),
     course: str = "auto",
     fractions: int | None = None,
 ) -> Folder:
-    """Read a folder of DICOM-RT files into its courses.
+    """Read a folder of DICOM-RT files into its courses, as ``plancheck dvh`` reads it.
 
     The folder is searched recursively; file names do not matter and nothing
     is written into it. Each file is parsed once. Plans on one structure set
-    form one course only when they complement each other (for example a
-    sequential boost after its SIB plan), as on the command line; alternative
-    plans are separate courses.
+    form one course only when they complement each other (a sequential boost
+    that names its SIB plan as predecessor, for example) or when the user
+    says so (``plans``, ``course="all"``); alternative plans (an IMRT and a
+    VMAT plan of one case) are separate courses, never summed.
 
     Parameters
     ----------
     path : str or os.PathLike
         The folder.
-    end_caps : str, optional
+    end_caps : {"auto", "half", "none"}
         Structure extent beyond its first and last contour planes for the
-        DVHs, as the command line's ``--end-caps`` (``"auto"``: the convention
-        of the planning system that wrote the structure set; ``"half"``: half
-        a contour spacing; ``"none"``: the end planes bound it). ``"auto"``
-        when omitted.
+        DVHs, as ``--end-caps``: ``"auto"`` (the default) the convention of
+        the planning system that wrote the structure set (none for Eclipse
+        and RayStation, half a slice elsewhere); ``"half"`` half a contour
+        spacing; ``"none"`` the end planes bound the structure.
     strict : bool
         Refuse input with any warning or error finding instead of recording it
-        (the command line's ``--strict``).
+        (``--strict``).
     lenient : bool
         Also read safe deviations the default ignores, each recorded as a
         finding (``--lenient``).
     plans : sequence of str
         Only these plans (label, SOP Instance UID or file name), summed when
-        several (``--plan``).
+        several (``--plan``, repeated).
     course : {"auto", "all"}
         ``"all"`` sums every plan of each structure set (``--course all``).
     fractions : int, optional
-        The fraction count of doses without their plan (``--fractions``).
+        The fraction count of doses without their plan (``--fractions``):
+        needed for EQD2/BED, and for a single-session (``*_SESSION``) dose.
 
     Returns
     -------
     Folder
-        A sequence of :class:`Course`; ``.course`` is the only one.
+        A sequence of :class:`Course`; ``.course`` is the only one, or an
+        error naming them.
 
     Raises
     ------
+    CourseError
+        When the folder holds no course (a dose with its structure set), or
+        courses of several patients (as on the command line: a folder mixing
+        patients is refused; load each patient's folder, or use
+        ``plancheck batch``), or ``plans`` names a plan it does not hold.
     InputError
-        When the folder cannot be read, or with ``strict`` when a course has a
-        warning.
+        When the folder cannot be read, or with ``strict`` when the input has
+        a warning or an error.
+    ValueError
+        When an option is not one of its values.
     """
     from plancheck.errors import ProtocolError
-    from plancheck.pipeline import CourseSelection, folder_courses, load_courses_from
+    from plancheck.pipeline import folder_courses, load_courses_from
 
     if strict and lenient:
         raise ProtocolError("strict and lenient exclude each other")
-    source = os.fspath(path)
-    folder = Path(source)
     settings = dvh_settings(end_caps)
-    selection = CourseSelection("all" if course == "all" else "auto", tuple(plans))
+    selection = course_selection(plans, course, fractions)
+    folder = Path(os.fspath(path))
+    source = str(folder)  # as the command line names it in its documents
+    # the command line's steps (plancheck.pipeline.load_folder_courses), keeping the folder's findings
     courses, findings = load_courses_from(
         folder, lenient, selection=selection, fractions=fractions
     )
-    # each course as the command line has it: the folder's findings attached, strictness applied
     loaded = folder_courses(courses, findings, folder, strict=strict, selection=selection)
-    wrapped = tuple(Course(c, source, settings) for c in loaded)
+    wrapped = tuple(Course(c, source, settings, strict=strict) for c in loaded)
     return Folder(source, wrapped, tuple(findings), folder)

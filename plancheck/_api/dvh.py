@@ -225,6 +225,12 @@ class Dvh:
     ) -> Axes:
         """Draw the curve with matplotlib and return the axes.
 
+        The dose axis is labelled with the curve's dose quantity as in the
+        report's panels (``"Physical dose [Gy]"``, ``"EQD2 [Gy], ..."``).
+        Curves of one kind share axes (EQD2 curves of several α/β among them,
+        each labelled with its own); a physical dose and an EQD2 or BED never
+        do: draw those on separate axes.
+
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
@@ -232,18 +238,36 @@ class Dvh:
         relative : bool
             Volume axis in percent of the volume inside the grid (default) or in cc.
         label : str, optional
-            Legend label; the structure name by default.
+            Legend label; the structure name by default (with the quantity,
+            e.g. ``"SpinalCord EQD2(a/b=2)"``, for a biological curve).
         **line_kwargs
             Passed to :meth:`matplotlib.axes.Axes.plot` (``color``, ``linestyle``, ...).
+
+        Raises
+        ------
+        ValueError
+            When ``ax`` shows another kind of dose (physical against EQD2 or BED).
         """
+        from plancheck.report.plot import dose_axis_label, panel_of
+
+        axis = dose_axis_label(panel_of(self.quantity), "Gy")
         if ax is None:
             import matplotlib.pyplot as plt
 
             _, ax = plt.subplots()
+        else:
+            shown = ax.get_xlabel()
+            kinds = {dose_axis_label(kind, "Gy") for kind in ("physical", "EQD2", "BED")}
+            if shown in kinds and shown != axis:
+                raise ValueError(
+                    f"these axes show {shown.split(' [')[0]}, not the {self.quantity} of this "
+                    "curve: draw it on separate axes (fig, (a, b) = plt.subplots(2))"
+                )
         volume = self.cumulative_pct if relative else self.cumulative_cc
-        ax.plot(self.dose_gy, volume, label=label or self.structure, **line_kwargs)
-        unit = "Gy" if self.quantity == "physical" else f"Gy {self.quantity}"
-        ax.set_xlabel(_dose_label(ax.get_xlabel(), unit))
+        if label is None:
+            label = self.structure if self.quantity == "physical" else f"{self.structure} {self.quantity}"
+        ax.plot(self.dose_gy, volume, label=label, **line_kwargs)
+        ax.set_xlabel(axis)
         ax.set_ylabel("Volume [%]" if relative else "Volume [cc]")
         ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
@@ -271,16 +295,6 @@ class Dvh:
             f"<Dvh {self.structure!r} {self.quantity}: {format_number(self.volume_cc)} cc, "
             f"max {format_number(self.max_gy)} Gy>"
         )
-
-
-def _dose_label(existing: str, unit: str) -> str:
-    """The dose axis label, naming every quantity drawn on it ("Dose [Gy; Gy EQD2(a/b=2)]")."""
-    if not existing.startswith("Dose [") or not existing.endswith("]"):
-        return f"Dose [{unit}]"
-    units = existing[len("Dose [") : -1].split("; ")
-    if unit not in units:
-        units.append(unit)
-    return "Dose [" + "; ".join(units) + "]"
 
 
 class MetricTable:

@@ -1,18 +1,19 @@
 """Evaluating a course against a protocol: :func:`evaluate` and :class:`Evaluation`.
 
-The same steps as ``plancheck evaluate`` (:func:`plancheck.pipeline.evaluate_plan`):
-the protocol is found, the course loaded with
-:func:`plancheck.pipeline.load_single_course`, evaluated with
-:func:`plancheck.evaluation.evaluate_course`, and turned into the evaluation
-document with :func:`plancheck.report.evaluation_doc.evaluation_document`.
-An :class:`Evaluation` is a typed view of that document, so its numbers and
-statuses are those of the JSON output.
-"""
+The same steps as ``plancheck evaluate`` (:func:`plancheck.pipeline.evaluate_plan`),
+with its defaults: a folder is evaluated with
+:func:`plancheck.pipeline.evaluate_folder`; a course already loaded with
+:func:`plancheck.pipeline.evaluate_loaded_course`, the second half of it. The
+result becomes the evaluation document with
+:func:`plancheck.report.evaluation_doc.evaluation_document`. An
+:class:`Evaluation` is a typed view of that document, so its numbers,
+statuses and verdict are those of the JSON output."""
 
 from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,8 +24,8 @@ from plancheck.model import Finding, Severity
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-    from plancheck.evaluation import CourseEvaluation
 
 __all__ = ["ConstraintResult", "Evaluation", "evaluate"]
 
@@ -64,6 +65,12 @@ class ConstraintResult:
         The protocol dose level a relative metric refers to.
     required : bool
         False for constraints on optional structures the course does not have.
+    graded : bool
+        True when the outcome counts for the verdict (not for a ``"reported"``
+        value, nor for an optional structure that is absent).
+    plans : tuple of str
+        The labels of the plans whose dose the value uses (one plan of a
+        course for its own dose level, or every plan for the course's sum).
     """
 
     id: str
@@ -80,6 +87,8 @@ class ConstraintResult:
     source: str | None
     dose_level: str | None
     required: bool
+    graded: bool
+    plans: tuple[str, ...]
 
     @classmethod
     def _from_row(cls, row: dict[str, Any]) -> ConstraintResult:
@@ -98,6 +107,8 @@ class ConstraintResult:
             source=row.get("source"),
             dose_level=row.get("dose_level"),
             required=bool(row.get("required", True)),
+            graded=bool(row.get("graded", False)),
+            plans=tuple(str(label) for label in row.get("plans") or ()),
         )
 
 
@@ -116,6 +127,8 @@ _COLUMNS = (
     "source",
     "dose_level",
     "required",
+    "graded",
+    "plans",
 )
 
 
@@ -125,12 +138,20 @@ class Evaluation:
     Attributes
     ----------
     verdict : str
-        The verdict, as the command line states it: ``"PASS"`` only when every
-        graded constraint was evaluated on input that supports it and met its
-        goal; ``"WARN"`` when one met only its acceptable variation (or a
-        cross-check warned); ``"FAIL"``; ``"INCOMPLETE"`` (a required structure
-        missing, a graded constraint not evaluated) or ``"NOT EVALUABLE"``
-        (input in doubt, plans that do not fit the protocol).
+        The verdict's label, as ``plancheck evaluate`` states it:
+        ``"PASS"`` only when every graded constraint was evaluated on input
+        that supports it and met its goal; ``"WARN"`` when every graded
+        constraint met its goal or its acceptable variation, with warnings
+        to read (a variation used, the planning system's DVHs disagreeing, a
+        mismatch accepted); ``"FAIL"`` when a graded constraint misses its
+        goal and its variation; ``"INCOMPLETE"`` when a required structure
+        is missing or a graded constraint could not be evaluated; ``"NOT
+        EVALUABLE"`` when the input is in doubt or the plans do not fit the
+        protocol.
+    verdict_line : str
+        The verdict in one line with every reason for it (the failed
+        constraints, what blocks it, its warnings), as the command line
+        prints it.
     exit_code : int
         The exit status ``plancheck evaluate`` gives: 0 PASS or WARN, 1 FAIL,
         3 INCOMPLETE or NOT EVALUABLE.
@@ -147,6 +168,7 @@ class Evaluation:
     """
 
     verdict: str
+    verdict_line: str
     exit_code: int
     protocol: str
     protocol_selection: str
@@ -158,6 +180,7 @@ class Evaluation:
         self._doc = document
         summary = document["summary"]
         self.verdict = str(summary["verdict"]["label"])
+        self.verdict_line = str(summary["verdict"]["line"])
         self.exit_code = int(summary["exit_code"])
         self.protocol = str(document["protocol"]["name"])
         self.protocol_selection = str(document["protocol"].get("selected", ""))
@@ -182,7 +205,8 @@ class Evaluation:
         """The constraint outcomes as a pandas DataFrame, one row per constraint.
 
         Columns: id, structure, roi, metric, value, unit, goal, variation,
-        status, reason, priority, source, dose_level, required.
+        status, reason, priority, source, dose_level, required, graded, plans
+        (the labels joined by ``" + "``, as in the CSV output).
 
         Raises
         ------
@@ -190,83 +214,96 @@ class Evaluation:
             When pandas is not installed (``pip install 'plancheck[pandas]'``).
         """
         pd = require_pandas()
-        rows = [[getattr(c, name) for name in _COLUMNS] for c in self.constraints]
+        rows = [
+            [" + ".join(c.plans) if name == "plans" else getattr(c, name) for name in _COLUMNS]
+            for c in self.constraints
+        ]
         return pd.DataFrame(rows, columns=list(_COLUMNS))
 
-    def plot(self, ax: Axes | None = None, *, structures: list[str] | None = None) -> Axes:
-        """Draw the evaluated structures' DVHs with a marker per constraint; return the axes.
+    def plot(
+        self, figure: Figure | None = None, *, structures: Sequence[str] | None = None
+    ) -> tuple[Axes, ...]:
+        """Draw the evaluated structures' DVHs as the HTML report does; return the panels.
 
-        Curves are those stored in the evaluation document (physical solid,
-        EQD2/BED dashed); markers are coloured and shaped by status (pass ●,
-        warn ▲, fail ✖, reported ◆), as in the HTML report.
+        The report's figure (:mod:`plancheck.report.plot`), from the curves of
+        the evaluation document: one panel per dose quantity (physical dose,
+        EQD2, BED), each with its own labelled dose axis, so that a physical
+        dose and an EQD2 are never read off one axis. One colour per
+        structure; each constraint is a marker on its curve, coloured and
+        shaped by status (pass ●, warn ▲, fail ✖ largest and labelled with
+        its id, reported ◆).
 
         Parameters
         ----------
-        ax : matplotlib.axes.Axes, optional
-            Axes to draw on; a new pyplot figure when omitted.
-        structures : list of str, optional
-            Only these ROIs (names as in ``roi`` of the constraints).
+        figure : matplotlib.figure.Figure, optional
+            The figure to draw in (its panels are added to it); a new pyplot
+            figure, sized for the panels, when omitted.
+        structures : sequence of str, optional
+            Only these structures and their constraints' markers: ROI names as
+            in ``roi`` of the constraints (``"SpinalCord + 5mm"``) or the
+            protocol's names (``"SpinalCord_PRV05"``).
+
+        Returns
+        -------
+        tuple of matplotlib.axes.Axes
+            The panels, physical dose first; empty when the evaluation has
+            no curve to draw (no structure was evaluated).
+
+        Raises
+        ------
+        ValueError
+            When ``structures`` names a structure that has no curve here.
         """
-        import numpy as np
+        from plancheck.report.plot import draw_dvh_figure, dvh_panel_count
 
-        from plancheck.report.plot import STATUS_STYLE, constraint_markers
-
-        if ax is None:
+        names = None
+        if structures is not None:
+            wanted = [structures] if isinstance(structures, str) else list(structures)
+            entries = self._doc.get("structures", [])
+            names = [
+                str(e["name"])
+                for e in entries
+                if e.get("name") in wanted or e.get("protocol_structure") in wanted
+            ]
+            known = {str(e.get(k)) for e in entries for k in ("name", "protocol_structure")}
+            unknown = [n for n in wanted if n not in known]
+            if unknown:
+                drawn = [str(e.get("name")) for e in entries]
+                raise ValueError(f"no DVH of {unknown} in this evaluation; it has {drawn}")
+        panels = dvh_panel_count(self._doc, names)
+        if panels == 0:
+            return ()
+        if figure is None:
             import matplotlib.pyplot as plt
 
-            _, ax = plt.subplots(figsize=(9, 5))
-        markers, _ = constraint_markers(self._doc)
-        styles = ("-", "--", ":", "-.")
-        quantities: list[str] = []
-        colours: dict[int, Any] = {}
-        for index, s in enumerate(self._doc.get("structures", [])):
-            name = str(s.get("name"))
-            total = s.get("volume_cc") or 0.0
-            if (structures is not None and name not in structures) or total <= 0:
-                continue
-            for key in sorted(s.get("curves", {}), key=lambda k: (k != "physical", k)):
-                curve = s["curves"][key]
-                if key not in quantities:
-                    quantities.append(key)
-                dose = np.asarray(curve["dose_gy"], dtype=float)
-                volume = np.asarray(curve["volume_cc"], dtype=float) / total * 100.0
-                style = styles[quantities.index(key) % len(styles)]
-                label = name if key == "physical" else f"{name} {key}"
-                line = ax.plot(dose, volume, linestyle=style, label=label, color=colours.get(index))
-                colours.setdefault(index, line[0].get_color())
-        for status, (face, marker, text) in STATUS_STYLE.items():
-            mine = [m for m in markers if m.status == status and m.structure_index in colours]
-            if mine:
-                ax.scatter(
-                    [m.dose_gy for m in mine],
-                    [m.volume_pct for m in mine],
-                    marker=marker,
-                    c=face,
-                    s=60,
-                    zorder=5,
-                    label=text,
-                    edgecolors=[colours[m.structure_index] for m in mine],
-                )
-        ax.set_xlabel("Dose [Gy] (EQD2/BED curves: Gy EQD2/BED)")
-        ax.set_ylabel("Volume [% of structure]")
-        ax.set_xlim(left=0)
-        ax.set_ylim(0, 105)
-        ax.grid(True, alpha=0.4)
-        ax.set_title(f"{self.protocol}: {self.verdict}")
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        return ax
+            figure = plt.figure(figsize=(10.0, 0.6 + 3.6 * panels))
+        title = f"{self.protocol}: {self.verdict}"
+        return tuple(draw_dvh_figure(figure, self._doc, structures=names, title=title))
 
     def _repr_html_(self) -> str:
         rows = [
-            (c.id, c.structure, c.roi or "", c.metric, c.value, c.unit, c.goal or "", c.status, c.reason)
+            (
+                c.id,
+                c.structure,
+                c.roi or "",
+                c.metric,
+                " + ".join(c.plans),
+                c.value,
+                c.unit,
+                c.goal or "",
+                c.variation or "",
+                c.status,
+                c.reason,
+            )
             for c in self.constraints
         ]
+        headers = ["#", "structure", "ROI", "metric", "plans", "value", "unit", "goal"]
         table = html_table(
-            ["#", "structure", "ROI", "metric", "value", "unit", "goal", "status", "reason"],
+            [*headers, "variation", "status", "reason"],
             rows,
-            caption=f"plancheck evaluation against {self.protocol}: {self.verdict} "
+            caption=f"plancheck evaluation against {self.protocol}: {self.verdict_line} "
             f"(exit status {self.exit_code})",
-            status_column=7,
+            status_column=9,
         )
         if not self.findings:
             return table
@@ -285,40 +322,23 @@ class Evaluation:
         return f"<Evaluation {self.protocol}: {self.verdict} ({listed})>"
 
     def __str__(self) -> str:
+        """The verdict, then one line per constraint (the plans it uses when there are several)."""
         lines = [f"{self.protocol}: {self.verdict} (exit status {self.exit_code})"]
+        several = len(self.course.plans) > 1
         for c in self.constraints:
+            name = f"{c.structure} {c.metric}"
+            if several and c.plans:
+                name += f" · {' + '.join(c.plans)}"
             if c.value is None:
-                lines.append(f"  {c.status:>13}  {c.structure} {c.metric}: {c.reason}")
+                lines.append(f"  {c.status:>13}  {name}: {c.reason}")
                 continue
-            value = format_number(c.value)
+            limits = [f"goal {c.goal}"] if c.goal else []
+            limits += [f"variation {c.variation}"] if c.variation else []
             lines.append(
-                f"  {c.status:>13}  {c.structure} {c.metric} = {value} {c.unit}".rstrip()
-                + (f"  (goal {c.goal})" if c.goal else "")
+                f"  {c.status:>13}  {name} = {format_number(c.value)} {c.unit}".rstrip()
+                + (f"  ({', '.join(limits)})" if limits else "")
             )
         return "\n".join(lines)
-
-
-def _evaluate_course(
-    course: Course,
-    protocol: str | None,
-    aliases: str | None,
-    plan: str | None,
-    accept_mismatch: bool = False,
-) -> CourseEvaluation:
-    from plancheck.evaluation import evaluate_course
-    from plancheck.protocol.load import load_aliases
-    from plancheck.protocol.registry import find_protocol
-
-    loaded_protocol = find_protocol(protocol) if protocol is not None else None
-    loaded_aliases = load_aliases(aliases) if aliases is not None else None
-    return evaluate_course(
-        course._course,
-        loaded_protocol,
-        aliases=loaded_aliases,
-        plan_label=plan,
-        settings=course._settings,
-        accept_mismatch=accept_mismatch,
-    )
 
 
 def evaluate(
@@ -327,12 +347,19 @@ def evaluate(
     *,
     aliases: PathLike | None = None,
     plan: str | None = None,
+    accept_mismatch: bool = False,
     end_caps: str | None = None,
     strict: bool = False,
     lenient: bool = False,
-    accept_mismatch: bool = False,
+    plans: Sequence[str] = (),
+    course: str = "auto",
+    fractions: int | None = None,
 ) -> Evaluation:
     """Evaluate a course against a protocol, as ``plancheck evaluate`` does.
+
+    Both forms run the command line's steps (:mod:`plancheck.pipeline`) with
+    its defaults, so ``to_dict()`` is the document ``plancheck evaluate
+    --format json`` writes for the same folder and options.
 
     Parameters
     ----------
@@ -340,61 +367,106 @@ def evaluate(
         A course from :func:`plancheck.load`, or a folder holding one course.
     protocol : str or os.PathLike, optional
         A shipped protocol's name (``"spine_sib_30Gy10_40Gy10"``) or a YAML
-        file. By default the shipped protocol whose plans state prescriptions
-        that fit its dose levels; none or several is an error.
+        file. By default the shipped protocol whose dose levels fit the
+        prescriptions the plans state (``--protocol`` omitted); plans that
+        state none, or none or several fitting protocols, are an error.
     aliases : str or os.PathLike, optional
         A site aliases file (YAML) mapping local ROI names to the protocol's.
     plan : str, optional
-        Evaluate only the plan with this label.
-    end_caps, strict, lenient
-        Reading options when ``source`` is a folder, as for :func:`plancheck.load`.
+        Only this plan (label, SOP Instance UID or file name). With a folder,
+        as ``--plan LABEL``. With a course of several plans, this plan's dose
+        alone, and a ``course-part-evaluated`` warning names the plans left out.
     accept_mismatch : bool
         Evaluate even though the plans do not fit the protocol's dose levels
-        (``--accept-mismatch``; recorded in the result).
+        (``--accept-mismatch``; recorded in the result). Without it such a
+        course is ``"NOT EVALUABLE"``.
+    end_caps, strict, lenient, plans, course, fractions
+        Reading options when ``source`` is a folder, as for
+        :func:`plancheck.load` (``end_caps`` omitted: ``"auto"``). A course
+        keeps the options it was loaded with; ``strict`` then also refuses a
+        course whose doses disagree with the planning system's stored DVHs.
 
     Returns
     -------
     Evaluation
-        Its ``to_dict()`` is the document ``plancheck evaluate --format json`` writes.
 
     Raises
     ------
     InputError
-        When the folder cannot be read or does not hold exactly one course.
+        When the folder cannot be read, or with ``strict`` when the input has
+        a warning or the planning system's DVHs disagree.
+    CourseError
+        When the folder holds no course or several (the message lists them
+        and how to choose), or courses of several patients.
     ProtocolError
         When the protocol or aliases file is invalid, or no protocol fits.
     ValueError
-        When reading options are given with a course already loaded.
+        When reading options are given with a course already loaded, or
+        ``end_caps`` is not a convention.
     """
+    from plancheck.protocol.load import load_aliases
+    from plancheck.protocol.registry import find_protocol
     from plancheck.report.evaluation_doc import evaluation_document
 
     protocol_name = None if protocol is None else os.fspath(protocol)
-    aliases_path = None if aliases is None else os.fspath(aliases)
+    aliases_path = None if aliases is None else Path(os.fspath(aliases))
     if isinstance(source, Course):
-        if end_caps is not None or strict or lenient:
-            raise ValueError(
-                "end_caps, strict and lenient are reading options: pass them to plancheck.load"
+        given = [
+            name
+            for name, value, default in (
+                ("end_caps", end_caps, None),
+                ("strict", strict, False),
+                ("lenient", lenient, False),
+                ("plans", (plans,) if isinstance(plans, str) else tuple(plans), ()),
+                ("course", course, "auto"),
+                ("fractions", fractions, None),
             )
-        evaluation = _evaluate_course(source, protocol_name, aliases_path, plan, accept_mismatch)
+            if value != default
+        ]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)}: reading options apply to a folder; pass them to "
+                "plancheck.load, which read this course"
+            )
+        from plancheck.pipeline import evaluate_loaded_course
+
+        # the protocol and aliases are found as evaluate_folder finds them
+        loaded_protocol = find_protocol(protocol_name) if protocol_name is not None else None
+        loaded_aliases = load_aliases(aliases_path) if aliases_path is not None else None
+        evaluation = evaluate_loaded_course(
+            source._course,
+            Path(source.path),
+            loaded_protocol,
+            aliases=loaded_aliases,
+            plan_label=plan,
+            end_caps=source._settings.end_caps,
+            strict=source._strict,
+            accept_mismatch=accept_mismatch,
+        )
         return Evaluation(evaluation_document(evaluation, source=source.path, curves=True), source)
 
-    from plancheck._api.course import dvh_settings
+    from plancheck._api.course import course_selection, dvh_settings
     from plancheck.errors import ProtocolError
     from plancheck.pipeline import evaluate_folder
 
     if strict and lenient:
         raise ProtocolError("strict and lenient exclude each other")
-    folder = os.fspath(source)
-    settings = dvh_settings(end_caps)
+    settings = dvh_settings("auto" if end_caps is None else end_caps)
+    selection = course_selection(plans, course, fractions)
+    folder = str(Path(os.fspath(source)))  # as the command line names it in the document
+    # evaluate_plan's steps: evaluate_folder, then the document (kept apart to keep the course)
     evaluation = evaluate_folder(
         Path(folder),
         protocol_name,
-        aliases=None if aliases_path is None else Path(aliases_path),
+        aliases=aliases_path,
         plan_label=plan,
+        plans=selection.plans,
+        course=selection.mode,
+        fractions=fractions,
         end_caps=settings.end_caps,
         strict=strict,
         lenient=lenient,
         accept_mismatch=accept_mismatch,
     )
     document = evaluation_document(evaluation, source=folder, curves=True)
-    return Evaluation(document, Course(evaluation.course, folder, settings))
+    return Evaluation(document, Course(evaluation.course, folder, settings, strict=strict))

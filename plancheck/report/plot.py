@@ -22,6 +22,8 @@ SVG whose text is drawn as outlines (no fonts needed, no text markup), made
 with matplotlib's object API (no pyplot, no global state) and reproducible
 byte for byte. :attr:`DvhFigure.readout` describes each panel's axes and
 curves, so that the HTML page can show the values under the pointer.
+:func:`draw_dvh_figure` draws the same panels on a figure the caller owns
+(the Python API's ``Evaluation.plot``).
 """
 
 from __future__ import annotations
@@ -29,14 +31,18 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from plancheck.dvh.metric import Metric, OutputUnit, Query, parse_metric
 from plancheck.errors import MetricSyntaxError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "MAX_POINTS_PER_CURVE",
@@ -44,6 +50,9 @@ __all__ = [
     "DvhFigure",
     "Marker",
     "constraint_markers",
+    "dose_axis_label",
+    "draw_dvh_figure",
+    "dvh_panel_count",
     "marker_dose_gy",
     "panel_of",
     "render_dvh_figure",
@@ -280,7 +289,8 @@ def panel_of(quantity: str) -> str:
     return "physical" if base == "physical" else base
 
 
-def _axis_label(panel: str, dose_unit: str) -> str:
+def dose_axis_label(panel: str, dose_unit: str) -> str:
+    """The dose axis label of a panel (:func:`panel_of`), e.g. ``"Physical dose [Gy]"``."""
     unit = dose_unit or "Gy"
     if panel == "physical":
         return f"Physical dose [{unit}]"
@@ -295,20 +305,29 @@ def _round(values: np.ndarray, digits: int = 4) -> list[float]:
     return [float(f"{v:.{digits}g}") for v in values.tolist()]
 
 
-def render_dvh_figure(
-    doc: Mapping[str, Any], *, width_in: float = 10.0, panel_height_in: float = 3.6
-) -> DvhFigure | None:
-    """The DVH figure of an evaluation document, or ``None`` when it stores no curve."""
-    import matplotlib
+@dataclass(frozen=True)
+class _Layout:
+    """What a DVH figure draws: its structures, the curves of each panel, the markers."""
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
+    drawable: list[tuple[int, Mapping[str, Any], float]]
+    panels: dict[str, list[tuple[int, Mapping[str, Any], float, str]]]
+    order: list[str]
+    markers: list[Marker]
+    not_drawn: list[tuple[str, str]]
+    dose_unit: str
 
-    drawable = _usable_structures(doc)
+
+def _layout(doc: Mapping[str, Any], structures: Collection[str] | None = None) -> _Layout | None:
+    """The panels of ``doc``'s DVH figure (only the ROIs named in ``structures`` when given)."""
+    drawable = [
+        d for d in _usable_structures(doc) if structures is None or d[1].get("name") in structures
+    ]
     if not drawable:
         return None
     markers, not_drawn = constraint_markers(doc)
+    if structures is not None:
+        kept = {i for i, _s, _t in drawable}
+        markers = [m for m in markers if m.structure_index in kept]
     course = doc.get("course") if isinstance(doc.get("course"), Mapping) else {}
     dose_unit = str((course or {}).get("dose_unit") or "Gy")
     # the curves of each panel, in a stable order: physical first
@@ -325,132 +344,194 @@ def render_dvh_figure(
     )
     if not order:
         return None
-    rc: dict[str, Any] = {
-        "svg.fonttype": "path",
-        "svg.hashsalt": "plancheck",
-        "text.parse_math": False,
-        "text.usetex": False,
-        "font.size": 9,
-        "path.simplify": True,
-    }
+    return _Layout(drawable, panels, order, markers, not_drawn, dose_unit)
+
+
+# text drawn as it is written (no mathtext from a "$" in an ROI name), at the report's size
+_RC_TEXT: dict[str, Any] = {"text.parse_math": False, "text.usetex": False, "font.size": 9}
+_RC_SVG: dict[str, Any] = {
+    "svg.fonttype": "path",
+    "svg.hashsalt": "plancheck",
+    **_RC_TEXT,
+    "path.simplify": True,
+}
+
+
+def _draw(fig: Figure, layout: _Layout) -> tuple[list[Axes], list[dict[str, Any]]]:
+    """Draw ``layout`` on ``fig``: one panel per dose quantity, the legends; axes and readout."""
+    import matplotlib
+    from matplotlib.lines import Line2D
+
+    drawable, panels, order, markers = layout.drawable, layout.panels, layout.order, layout.markers
+    dose_unit = layout.dose_unit
     readout_panels: list[dict[str, Any]] = []
-    with matplotlib.rc_context(cast(Any, rc)):
-        fig = Figure(figsize=(width_in, 0.6 + panel_height_in * len(order)), dpi=100)
-        axes = fig.subplots(len(order), 1, squeeze=False)[:, 0]
-        colours = matplotlib.colormaps["tab20" if len(drawable) > 10 else "tab10"]
-        colour_of = {i: colours(n % colours.N) for n, (i, _s, _t) in enumerate(drawable)}
-        structure_handles = [
-            Line2D([], [], color=colour_of[i], linewidth=2, label=_label(str(s.get("name", "?"))))
-            for i, s, _t in drawable
-        ]
-        for ax, panel in zip(axes, order, strict=True):
-            styles: list[str] = []
-            curves_out: list[dict[str, Any]] = []
-            for i, s, total_cc, key in panels[panel]:
-                curve = _curve(s, key)
-                assert curve is not None
-                if key not in styles:
-                    styles.append(key)
-                style = _LINESTYLES[styles.index(key) % len(_LINESTYLES)]
-                dose, vol = _decimate(*curve)
-                ax.plot(
-                    dose, vol / total_cc * 100.0, color=colour_of[i], linestyle=style, linewidth=1.4
-                )
-                fine_d, fine_v = curve
-                idx = np.unique(
-                    np.linspace(0, fine_d.size - 1, min(fine_d.size, READOUT_POINTS_PER_CURVE))
-                    .round()
-                    .astype(np.int64)
-                )
-                curves_out.append(
-                    {
-                        "structure": str(s.get("name", "?")),
-                        "quantity": key,
-                        "colour": matplotlib.colors.to_hex(colour_of[i]),
-                        "volume_cc": float(f"{total_cc:.6g}"),
-                        "dose": _round(fine_d[idx]),
-                        "volume_pct": _round(fine_v[idx] / total_cc * 100.0),
-                    }
-                )
-            mine = [m for m in markers if panel_of(m.quantity) == panel]
-            for status in ("reported", "pass", "warn", "fail"):  # failures drawn last, on top
-                face, shape, _text = STATUS_STYLE[status]
-                size, edge, z = _MARKER_SIZE[status]
-                group = [m for m in mine if m.status == status]
-                if not group:
-                    continue
-                ax.scatter(
-                    [m.dose_gy for m in group],
-                    [m.volume_pct for m in group],
-                    s=size,
-                    marker=shape,
-                    c=face,
-                    edgecolors=[
-                        "black" if status == "fail" else colour_of.get(m.structure_index, "black")
-                        for m in group
-                    ],
-                    linewidths=edge,
-                    zorder=z,
-                )
-                if status == "fail":
-                    for m in group:
-                        ax.annotate(
-                            _label(f"FAIL {m.constraint_id}"),
-                            (m.dose_gy, m.volume_pct),
-                            xytext=(8, 8),
-                            textcoords="offset points",
-                            color=face,
-                            fontsize=9,
-                            fontweight="bold",
-                            zorder=10,
-                        )
-            ax.set_xlabel(_axis_label(panel, dose_unit))
-            ax.set_ylabel("Volume [% of structure]")
-            ax.set_ylim(0, 105)
-            ax.set_xlim(left=0)
-            ax.grid(True, color="#d0d7de", linewidth=0.6)
-            quantity_handles = [
-                Line2D(
-                    [],
-                    [],
-                    color="#444",
-                    linestyle=cast(Any, _LINESTYLES[k % len(_LINESTYLES)]),
-                    label=_label(q),
-                )
-                for k, q in enumerate(styles)
-            ]
-            ax.legend(
-                handles=quantity_handles,
-                loc="upper right",
-                fontsize=8,
-                framealpha=0.85,
-                title="curves",
+    axes = fig.subplots(len(order), 1, squeeze=False)[:, 0]
+    colours = matplotlib.colormaps["tab20" if len(drawable) > 10 else "tab10"]
+    colour_of = {i: colours(n % colours.N) for n, (i, _s, _t) in enumerate(drawable)}
+    structure_handles = [
+        Line2D([], [], color=colour_of[i], linewidth=2, label=_label(str(s.get("name", "?"))))
+        for i, s, _t in drawable
+    ]
+    for ax, panel in zip(axes, order, strict=True):
+        styles: list[str] = []
+        curves_out: list[dict[str, Any]] = []
+        for i, s, total_cc, key in panels[panel]:
+            curve = _curve(s, key)
+            assert curve is not None
+            if key not in styles:
+                styles.append(key)
+            style = _LINESTYLES[styles.index(key) % len(_LINESTYLES)]
+            dose, vol = _decimate(*curve)
+            ax.plot(
+                dose, vol / total_cc * 100.0, color=colour_of[i], linestyle=style, linewidth=1.4
             )
-            readout_panels.append(
-                {"panel": panel, "axis": _axis_label(panel, dose_unit), "curves": curves_out}
+            fine_d, fine_v = curve
+            idx = np.unique(
+                np.linspace(0, fine_d.size - 1, min(fine_d.size, READOUT_POINTS_PER_CURVE))
+                .round()
+                .astype(np.int64)
             )
-        status_handles = [
+            curves_out.append(
+                {
+                    "structure": str(s.get("name", "?")),
+                    "quantity": key,
+                    "colour": matplotlib.colors.to_hex(colour_of[i]),
+                    "volume_cc": float(f"{total_cc:.6g}"),
+                    "dose": _round(fine_d[idx]),
+                    "volume_pct": _round(fine_v[idx] / total_cc * 100.0),
+                }
+            )
+        mine = [m for m in markers if panel_of(m.quantity) == panel]
+        for status in ("reported", "pass", "warn", "fail"):  # failures drawn last, on top
+            face, shape, _text = STATUS_STYLE[status]
+            size, edge, z = _MARKER_SIZE[status]
+            group = [m for m in mine if m.status == status]
+            if not group:
+                continue
+            ax.scatter(
+                [m.dose_gy for m in group],
+                [m.volume_pct for m in group],
+                s=size,
+                marker=shape,
+                c=face,
+                edgecolors=[
+                    "black" if status == "fail" else colour_of.get(m.structure_index, "black")
+                    for m in group
+                ],
+                linewidths=edge,
+                zorder=z,
+            )
+            if status == "fail":
+                for m in group:
+                    ax.annotate(
+                        _label(f"FAIL {m.constraint_id}"),
+                        (m.dose_gy, m.volume_pct),
+                        xytext=(8, 8),
+                        textcoords="offset points",
+                        color=face,
+                        fontsize=9,
+                        fontweight="bold",
+                        zorder=10,
+                    )
+        ax.set_xlabel(dose_axis_label(panel, dose_unit))
+        ax.set_ylabel("Volume [% of structure]")
+        ax.set_ylim(0, 105)
+        ax.set_xlim(left=0)
+        ax.grid(True, color="#d0d7de", linewidth=0.6)
+        quantity_handles = [
             Line2D(
                 [],
                 [],
-                color=face,
-                marker=marker,
-                linestyle="none",
-                markersize=9 if status == "fail" else 7,
-                markeredgecolor="black" if status == "fail" else face,
-                label=text,
+                color="#444",
+                linestyle=cast(Any, _LINESTYLES[k % len(_LINESTYLES)]),
+                label=_label(q),
             )
-            for status, (face, marker, text) in sorted(
-                STATUS_STYLE.items(), key=lambda kv: kv[0] != "fail"
-            )
+            for k, q in enumerate(styles)
         ]
-        fig.legend(
-            handles=[*structure_handles, *status_handles],
-            loc="upper left",
-            bbox_to_anchor=(0.80, 0.98),
+        ax.legend(
+            handles=quantity_handles,
+            loc="upper right",
             fontsize=8,
-            frameon=False,
+            framealpha=0.85,
+            title="curves",
         )
+        readout_panels.append(
+            {"panel": panel, "axis": dose_axis_label(panel, dose_unit), "curves": curves_out}
+        )
+    status_handles = [
+        Line2D(
+            [],
+            [],
+            color=face,
+            marker=marker,
+            linestyle="none",
+            markersize=9 if status == "fail" else 7,
+            markeredgecolor="black" if status == "fail" else face,
+            label=text,
+        )
+        for status, (face, marker, text) in sorted(
+            STATUS_STYLE.items(), key=lambda kv: kv[0] != "fail"
+        )
+    ]
+    fig.legend(
+        handles=[*structure_handles, *status_handles],
+        loc="upper left",
+        bbox_to_anchor=(0.80, 0.98),
+        fontsize=8,
+        frameon=False,
+    )
+    return list(axes), readout_panels
+
+
+def dvh_panel_count(doc: Mapping[str, Any], structures: Collection[str] | None = None) -> int:
+    """How many panels :func:`draw_dvh_figure` draws for ``doc`` (0: no curve to draw)."""
+    layout = _layout(doc, structures)
+    return 0 if layout is None else len(layout.order)
+
+
+def draw_dvh_figure(
+    fig: Figure,
+    doc: Mapping[str, Any],
+    *,
+    structures: Collection[str] | None = None,
+    title: str | None = None,
+) -> list[Axes]:
+    """Draw the report's DVH figure of an evaluation document on ``fig``; return its panels.
+
+    The same panels, curves, markers and legends as :func:`render_dvh_figure`
+    (one panel per dose quantity), on a figure the caller owns (a pyplot
+    figure in a notebook). ``structures`` keeps only the ROIs of these names
+    and their constraints' markers; ``title`` goes above the first panel.
+    Returns no axes when there is no curve to draw.
+    """
+    import matplotlib
+
+    layout = _layout(doc, structures)
+    if layout is None:
+        return []
+    with matplotlib.rc_context(cast(Any, _RC_TEXT)):
+        axes, _readout = _draw(fig, layout)
+        if title:
+            axes[0].set_title(title)
+        fig.tight_layout(rect=(0.0, 0.0, 0.79, 1.0))
+    return axes
+
+
+def render_dvh_figure(
+    doc: Mapping[str, Any], *, width_in: float = 10.0, panel_height_in: float = 3.6
+) -> DvhFigure | None:
+    """The DVH figure of an evaluation document, or ``None`` when it stores no curve."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    layout = _layout(doc)
+    if layout is None:
+        return None
+    with matplotlib.rc_context(cast(Any, _RC_SVG)):
+        fig = Figure(figsize=(width_in, 0.6 + panel_height_in * len(layout.order)), dpi=100)
+        axes, readout_panels = _draw(fig, layout)
         fig.tight_layout(rect=(0.0, 0.0, 0.79, 1.0))
         for ax, info in zip(axes, readout_panels, strict=True):
             box = ax.get_position()
@@ -460,7 +541,10 @@ def render_dvh_figure(
             info["limits"] = [float(f"{v:.6g}") for v in (x0, x1, y0, y1)]
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
-    readout = {"dose_unit": dose_unit, "panels": readout_panels}
+    readout = {"dose_unit": layout.dose_unit, "panels": readout_panels}
     return DvhFigure(
-        svg=buf.getvalue(), markers=len(markers), not_drawn=tuple(not_drawn), readout=readout
+        svg=buf.getvalue(),
+        markers=len(layout.markers),
+        not_drawn=tuple(layout.not_drawn),
+        readout=readout,
     )

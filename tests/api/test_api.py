@@ -35,6 +35,12 @@ def sample_course():
     return plancheck.load(SAMPLES / "spine_sib_pass").course
 
 
+@pytest.fixture(scope="module")
+def course_result():
+    """The two-plan sample course evaluated: targets per plan and summed, organs in EQD2."""
+    return plancheck.evaluate(SAMPLES / "spine_sib_seq_course")
+
+
 def test_load_gives_the_courses_with_plans_structures_and_findings(phantom):
     folder = plancheck.load(phantom.directory)
     assert len(folder) == 1 and list(folder) == [folder.course] == [folder[0]]
@@ -140,7 +146,7 @@ def test_evaluate_a_path_or_a_course_gives_the_same_document():
     by_path = plancheck.evaluate(SAMPLES / "spine_sib_cord_fail")
     course = plancheck.load(SAMPLES / "spine_sib_cord_fail").course
     by_course = plancheck.evaluate(course, protocol="spine_sib_30Gy10_40Gy10")
-    assert by_path.verdict == by_course.verdict == "fail"
+    assert by_path.verdict == by_course.verdict == "FAIL"
     assert by_path.exit_code == by_course.exit_code == 1
     a, b = by_path.to_dict(), by_course.to_dict()
     for doc in (a, b):
@@ -150,16 +156,48 @@ def test_evaluate_a_path_or_a_course_gives_the_same_document():
     failed = [c for c in by_course.constraints if c.status == "fail"]
     assert failed and all(isinstance(c, plancheck.ConstraintResult) for c in failed)
     assert any(c.structure == "SpinalCord" for c in failed)
+    for c in failed:  # a failure misses its goal and its acceptable variation (both "<= X")
+        assert c.goal is not None and c.variation is not None and c.value is not None
+        assert c.value > float(c.variation.removeprefix("<= ")) > float(c.goal.removeprefix("<= "))
+        assert f"{c.structure} {c.metric}" in by_course.verdict_line
     assert by_course.course is course
     with pytest.raises(ValueError, match="reading options"):
         plancheck.evaluate(course, strict=True)
+    with pytest.raises(ValueError, match="plans, fractions: reading options"):
+        plancheck.evaluate(course, plans=["SIB_30_40"], fractions=10)
+
+
+def test_the_verdict_is_the_label_of_the_command_line():
+    # spine_sib_pass: every graded constraint met its goal except the cord PRV's near-maximum,
+    # which is within the protocol's acceptable variation: WARN, exit status 0
+    result = plancheck.evaluate(SAMPLES / "spine_sib_pass")
+    assert result.verdict == "WARN" and result.exit_code == 0
+    (warned,) = [c for c in result.constraints if c.status == "warn"]
+    assert warned.structure == "SpinalCord_PRV05" and warned.required
+    assert warned.goal is not None and warned.variation is not None and warned.value is not None
+    assert float(warned.goal.removeprefix("<= ")) < warned.value
+    assert warned.value <= float(warned.variation.removeprefix("<= "))
+    assert result.verdict_line.startswith("WARN — warnings: SpinalCord_PRV05")
+    assert str(result).splitlines()[0] == "spine_sib_30Gy10_40Gy10: WARN (exit status 0)"
+    assert "WARN" in repr(result) and "WARN" in result._repr_html_()
+
+
+def test_accepting_a_mismatch_is_recorded_and_never_a_pass():
+    # the 10-fraction SIB plan alone against the 12-fraction course protocol does not fit it
+    folder = SAMPLES / "spine_sib_seq_course"
+    strict = plancheck.evaluate(folder, "spine_sib_seq_48Gy12", plan="SIB_30_40")
+    assert strict.verdict == "NOT EVALUABLE" and strict.exit_code == 3
+    accepted = plancheck.evaluate(folder, "spine_sib_seq_48Gy12", plan="SIB_30_40", accept_mismatch=True)
+    assert accepted.verdict != "PASS"
+    assert accepted.to_dict()["provenance"]["settings"]["accept_mismatch"] is True
+    assert "accepted by the user" in accepted.verdict_line
 
 
 def test_to_dict_is_a_copy(sample_course):
     result = plancheck.evaluate(sample_course)
     doc = result.to_dict()
-    doc["summary"]["outcome"] = "changed"
-    assert result.to_dict()["summary"]["outcome"] == result.verdict
+    doc["summary"]["verdict"]["label"] = "changed"
+    assert result.to_dict()["summary"]["verdict"]["label"] == result.verdict
 
 
 def test_data_frames(sample_course):
@@ -226,7 +264,7 @@ def test_html_tables_escape_every_string(sample_course):
         assert text.startswith("<table") and text.count("<table") == text.count("</table>")
 
 
-def test_plots_draw_on_given_axes(sample_course):
+def test_a_dvh_plots_on_given_axes_and_never_beside_another_kind_of_dose(sample_course):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
@@ -237,10 +275,68 @@ def test_plots_draw_on_given_axes(sample_course):
     (line,) = ax.get_lines()
     x, y = line.get_data()
     assert np.array_equal(x, dvh.dose_gy) and np.allclose(y, dvh.cumulative_pct)
-    ax2 = Figure().add_subplot()
-    result = plancheck.evaluate(sample_course)
-    assert result.plot(ax2, structures=["SpinalCord"]) is ax2
-    assert {t.get_text() for t in ax2.get_legend().get_texts()} >= {"SpinalCord EQD2(a/b=2)"}
+    assert ax.get_xlabel() == "Physical dose [Gy]"
+    sample_course.dvh("CaudaEquina").plot(ax)  # the same kind of dose shares the axes
+    eqd2 = sample_course.dvh("SpinalCord", unit="EQD2Gy(a/b=2)")
+    with pytest.raises(ValueError, match="separate axes"):
+        eqd2.plot(ax)
+    assert len(ax.get_lines()) == 2  # nothing drawn by the refused call
+    other = eqd2.plot(Figure().add_subplot())
+    assert other.get_xlabel().startswith("EQD2 [Gy]")
+    assert [t.get_text() for t in other.get_legend().get_texts()] == ["SpinalCord EQD2(a/b=2)"]
+
+
+def test_each_outcome_names_the_plans_it_uses(course_result):
+    plans = {p.label for p in course_result.course.plans}
+    assert plans == {"SIB_30_40", "SEQ_BOOST_8"}
+    graded = [c for c in course_result.constraints if c.graded]
+    assert graded and all(c.status in ("pass", "warn", "fail") for c in graded)
+    assert all(set(c.plans) <= plans and c.plans for c in course_result.constraints if c.value is not None)
+    # the boost is evaluated per plan and on the course's sum; organs at risk on the sum
+    boost = {c.plans for c in course_result.constraints if c.structure == "PTV_boost"}
+    assert boost == {("SIB_30_40",), ("SEQ_BOOST_8",), ("SIB_30_40", "SEQ_BOOST_8")}
+    (cord,) = [c for c in course_result.constraints if c.structure == "SpinalCord"]
+    assert cord.plans == ("SIB_30_40", "SEQ_BOOST_8")
+    assert f"SpinalCord {cord.metric} · SIB_30_40 + SEQ_BOOST_8 = " in str(course_result)
+    assert not any(c.graded for c in course_result.constraints if c.status == "reported")
+
+
+def test_evaluation_plot_draws_the_reports_panels(course_result):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from plancheck.report.plot import panel_of
+
+    # the two-plan course: targets graded on physical doses, organs at risk in EQD2
+    result = course_result
+    doc = result.to_dict()
+    figure = Figure()
+    axes = result.plot(figure)
+    assert all(ax.figure is figure for ax in axes)
+    kinds = {panel_of(key) for s in doc["structures"] for key in s["curves"]}
+    assert kinds == {"physical", "EQD2"} and len(axes) == 2
+    physical, eqd2 = axes
+    assert physical.get_xlabel().startswith("Physical dose [Gy]")
+    assert eqd2.get_xlabel().startswith("EQD2 [Gy]")
+    # each panel holds the curves of its own dose quantity only (its legend names them)
+    for ax, kind in ((physical, "physical"), (eqd2, "EQD2")):
+        shown = [t.get_text() for t in ax.get_legend().get_texts()]
+        expected = {key for s in doc["structures"] for key in s["curves"] if panel_of(key) == kind}
+        assert set(shown) == expected
+    # the failed constraint (an EQD2 limit) is marked and labelled in the EQD2 panel only
+    (failed,) = [c for c in result.constraints if c.status == "fail"]
+    assert failed.metric.endswith("[EQD2Gy(a/b=2)]")
+    label = f"FAIL {failed.id}"
+    assert label in [t.get_text() for t in eqd2.texts]
+    assert label not in [t.get_text() for t in physical.texts]
+    # only some structures: by ROI name or by the protocol's name
+    one = result.plot(Figure(), structures=["SpinalCord_PRV05"])
+    assert len(one) == 1 and [line.get_color() for line in one[0].get_lines()]
+    assert label in [t.get_text() for t in one[0].texts]
+    assert len(result.plot(Figure(), structures=["SpinalCord + 5mm"])) == 1
+    with pytest.raises(ValueError, match="no DVH of"):
+        result.plot(Figure(), structures=["Liver"])
 
 
 def test_plancheck_course_evaluate_is_plancheck_evaluate(sample_course):
@@ -251,17 +347,93 @@ def test_plancheck_course_evaluate_is_plancheck_evaluate(sample_course):
     assert a == b
 
 
-def test_a_folder_of_two_courses(tmp_path):
+def _alternatives(folder: Path, doses_gy: dict[str, float]) -> Path:
+    """One structure set (a 6 mm square PTV on two planes) and per label a 10-fraction plan
+    with a constant PLAN dose: every dose metric of the PTV is that constant."""
+    from tests.dicom import builders as b
+
+    ss = b.rtstruct(
+        [b.Roi(1, "PTV", [("CLOSED_PLANAR", b.square(2, z)) for z in (33.0, 36.0)])],
+        sop_uid=b.uid("ss"),
+    )
+    b.write(ss, folder / "rs.dcm")
+    for label, dose_gy in doses_gy.items():
+        uid = b.uid(f"plan {label}")
+        b.write(
+            b.rtplan(sop_uid=uid, label=label, structure_set_uid=str(ss.SOPInstanceUID)),
+            folder / f"rp_{label}.dcm",
+        )
+        spec = b.DoseSpec(
+            stored_gy=np.full((4, 6, 8), dose_gy),
+            sop_uid=b.uid(f"dose {label}"),
+            plan_uid=uid,
+            pixel_spacing=(2.0, 2.0),
+            image_position=(-7.0, -5.0, 30.0),
+        )
+        b.write(b.rtdose(spec), folder / f"rd_{label}.dcm")
+    return folder
+
+
+def test_alternative_plans_are_separate_courses_until_the_user_chooses(tmp_path):
+    folder = _alternatives(tmp_path, {"IMRT": 31.0, "VMAT": 32.0})
+    loaded = plancheck.load(folder)
+    assert [[p.label for p in c.plans] for c in loaded] == [["IMRT"], ["VMAT"]]
+    for course, dose_gy in zip(loaded, (31.0, 32.0), strict=True):
+        assert course.metrics(["Mean[Gy]"]).get("PTV", "Mean[Gy]").value == pytest.approx(dose_gy)
+    with pytest.raises(plancheck.CourseError, match="holds 2 courses") as refused:
+        loaded.course  # noqa: B018
+    assert "'IMRT' (10 fx)" in str(refused.value) and "'VMAT' (10 fx)" in str(refused.value)
+    assert "--plan LABEL" in str(refused.value) and "--course all" in str(refused.value)
+    with pytest.raises(plancheck.CourseError, match="holds 2 courses"):
+        plancheck.evaluate(folder)
+    # chosen: one plan, or both summed (a warning names them)
+    vmat = plancheck.load(folder, plans="VMAT").course
+    assert vmat.metrics(["Mean[Gy]"]).get("PTV", "Mean[Gy]").value == pytest.approx(32.0)
+    both = plancheck.load(folder, course="all").course
+    assert both.metrics(["Mean[Gy]"]).get("PTV", "Mean[Gy]").value == pytest.approx(63.0)
+    summed = [f for f in both.findings if f.code == "plans-summed"]
+    assert summed and summed[0].severity is plancheck.Severity.WARNING
+    with pytest.raises(plancheck.CourseError, match="'nope'"):
+        plancheck.load(folder, plans=["nope"])
+    with pytest.raises(ValueError, match="course must be"):
+        plancheck.load(folder, course="every")
+
+
+def test_a_dose_without_its_plan_takes_its_fraction_count(tmp_path):
+    folder = _alternatives(tmp_path, {"P": 30.0})
+    (tmp_path / "rp_P.dcm").unlink()
+    course = plancheck.load(folder).course
+    assert "plan-missing" in {f.code for f in course.findings}
+    eqd2 = course.metrics(["Mean[EQD2Gy(a/b=3)]"]).get("PTV", "Mean[EQD2Gy(a/b=3)]")
+    assert eqd2.value is None and eqd2.reason
+    told = plancheck.load(folder, fractions=10).course.metrics(["Mean[EQD2Gy(a/b=3)]"])
+    # EQD2 of 30 Gy in 10 fractions, α/β 3: 30 (3 + 3) / (2 + 3) = 36 Gy (PHYSICS.md)
+    assert told.get("PTV", "Mean[EQD2Gy(a/b=3)]").value == pytest.approx(36.0)
+    with pytest.raises(ValueError, match="fractions"):
+        plancheck.load(folder, fractions=0)
+
+
+def test_a_folder_of_two_patients_is_refused_at_load(tmp_path):
+    # as on the command line: a folder mixing patients is refused, never read course by course
     write_phantom(standard_spec("sphere", radius_mm=10.0, name="a"), tmp_path / "a")
     write_phantom(standard_spec("cylinder", radius_mm=10.0, name="b"), tmp_path / "b")
-    folder = plancheck.load(tmp_path)
-    assert sorted(c.structure_names for c in folder) == [("Cylinder",), ("Sphere",)]
+    with pytest.raises(plancheck.CourseError, match="2 courses of 2 patients") as refused:
+        plancheck.load(tmp_path)
+    assert "'a' (1 fx)" in str(refused.value) and "'b' (1 fx)" in str(refused.value)
+    # each patient's folder loads
+    for name, structure in (("a", "Sphere"), ("b", "Cylinder")):
+        (course,) = plancheck.load(tmp_path / name)
+        assert course.metrics(["Volume[cc]"]).get(structure, "Volume[cc]").defined
+
+
+def test_a_folder_of_two_courses_of_one_patient():
+    # prior and current courses on two structure sets (two frames of reference)
+    folder = plancheck.load(SAMPLES / "spine_reirradiation")
+    assert sorted(p.label for c in folder for p in c.plans) == ["SBRT_24", "SPINE_30"]
     with pytest.raises(plancheck.CourseError, match="holds 2 courses"):
         folder.course  # noqa: B018
-    # each course computes on its own
-    for course in folder:
-        (name,) = course.structure_names
-        assert course.metrics(["Volume[cc]"]).get(name, "Volume[cc]").defined
+    (current,) = plancheck.load(SAMPLES / "spine_reirradiation", plans=["SBRT_24"])
+    assert [p.label for p in current.plans] == ["SBRT_24"]
 
 
 def test_evaluate_checks_its_reading_options():
@@ -269,3 +441,42 @@ def test_evaluate_checks_its_reading_options():
         plancheck.evaluate(SAMPLES / "spine_sib_pass", end_caps="quarter")
     with pytest.raises(plancheck.ProtocolError, match="exclude"):
         plancheck.evaluate(SAMPLES / "spine_sib_pass", strict=True, lenient=True)
+
+
+def test_strict_applies_to_a_loaded_course_as_to_evaluate_strict(tmp_path):
+    # the planning system's DVHs stored in the RTDOSE are plancheck's own curves (0.1 Gy bins);
+    # the dose grid is then scaled by 1.15, so plancheck reads 1.15 × what the system stored
+    # (scaled up: the stored curves stay below the grid's maximum, so reading finds nothing and
+    # only the evaluation's cross-check can refuse it)
+    import pydicom
+    from click.testing import CliRunner
+
+    from plancheck.cli import main
+    from plancheck.phantoms.spine import write_spine
+    from tests.dicom.builders import dvh_item
+
+    paths = write_spine("sib-pass", tmp_path / "course")
+    course = plancheck.load(paths.directory).course
+    numbers = {s.name: s.roi_number for s in course.structure_set.structures}
+    items = []
+    for name in ("PTV_boost", "PTV", "SpinalCord", "CaudaEquina", "Bowel_Bag"):
+        dvh = course.dvh(name)
+        edges = np.arange(0.0, float(dvh.dose_gy[-1]) + 0.1, 0.1)
+        volumes = np.interp(edges, dvh.dose_gy, dvh.cumulative_cc)
+        items.append(dvh_item(numbers[name], [0.1] * len(edges), list(volumes)))
+    (rtdose,) = paths.rtdoses
+    ds = pydicom.dcmread(rtdose)
+    ds.DVHSequence = items
+    ds.DoseGridScaling = f"{float(ds.DoseGridScaling) * 1.15:.8g}"
+    ds.save_as(rtdose)
+
+    result = plancheck.load(paths.directory).course.evaluate()
+    assert result.verdict != "PASS" and "1.15 × the planning system's" in result.verdict_line
+    cli = CliRunner().invoke(main, ["evaluate", str(paths.directory), "--strict"])
+    assert cli.exit_code == 3
+    strict_course = plancheck.load(paths.directory, strict=True).course
+    with pytest.raises(plancheck.InputError, match="--strict") as refused:
+        strict_course.evaluate()
+    assert cli.stderr.strip() == f"plancheck: error: {refused.value}"
+    with pytest.raises(plancheck.InputError, match="--strict"):
+        plancheck.evaluate(paths.directory, strict=True)
