@@ -19,6 +19,8 @@ prose around them is kept. Blocks:
   against contour area times the slice spacing;
 * ``end-caps``: the table of planning systems' conventions and the Eclipse
   BrachyVision BODY against the DVH Eclipse stored;
+* ``large``: large structures (phantom bodies in a steep penumbra, the brain
+  and body ROIs of the real exports) against a dense independent resampling;
 * ``benchmark``: the figures of a ``benchmarks/bench_dvh.py --json FILE`` run.
 
 The computations are the ones the slow tests under tests/validation assert
@@ -591,6 +593,74 @@ def end_caps_blocks() -> tuple[dict[str, str], dict[str, bool]]:
     return {"end-caps": text}, checks
 
 
+# --------------------------------------------------------------------------- large structures
+
+
+def large_blocks() -> tuple[dict[str, str], dict[str, bool]]:
+    """The cases of tests/dvh/test_large_structures.py and tests/validation/test_large_rois.py, tabulated."""
+    from plancheck.dvh.engine import DvhSettings, compute_dvh
+    from plancheck.dvh.metric import parse_metric
+    from plancheck.dvh.slabs import compute_slabs
+    from plancheck.dvh.values import metric_value
+    from plancheck.dvh_report import nominal_spacing_mm
+    from plancheck.model import EndCaps
+    from plancheck.pipeline import load_single_course
+    from tests.dvh.dense import dense_samples, exact_max_gy
+    from tests.dvh.test_large_structures import _body, _grid
+
+    def v(metric: str, dvh) -> float:  # type: ignore[no-untyped-def]
+        return metric_value(parse_metric(metric), dvh)
+
+    cases = []
+    body = _body()
+    for hot, label in ((False, "phantom body 7.9 L, max on the skin"), (True, "phantom body 7.9 L, hot spot inside")):
+        cases.append((label, body, _grid(hot), None))
+    root = reference_data_dir() / "real_exports"
+    for folder, roi in (
+        ("pinnacle_hn_anon62480", "BRAIN"),
+        ("pinnacle_hn_anon62480", "Ext"),
+        ("raystation_brain_srs_imrt", "BODY"),
+        ("raystation_brain_srs_imrt", "BRAIN - PTV"),
+    ):
+        course = load_single_course(root / folder)
+        cases.append((f"{folder} {roi}", course.structure_set.by_name(roi), course.plans[0].dose, nominal_spacing_mm(course)))
+    rows = []
+    checks = {}
+    worst = 0.0
+    for label, structure, grid, spacing in cases:
+        sl = compute_slabs([p.z_mm for p in structure.planes], EndCaps.HALF, spacing)
+        bounds = list(zip(sl.lower_mm.tolist(), sl.upper_mm.tolist(), strict=True))
+        dvh = compute_dvh(structure, grid, DvhSettings(), spacing)
+        dense = dense_samples(structure, bounds, grid, step_mm=2.0)
+        top = exact_max_gy(structure, bounds, grid)
+        errs = {
+            "Max": 100 * (v("Max[Gy]", dvh) - top) / top,
+            "D0.03cc": 100 * (v("D0.03cc[Gy]", dvh) / dense.dose_at_volume_gy(0.03) - 1),
+            "D2%": 100 * (v("D2%[Gy]", dvh) / dense.dose_at_percent_gy(2.0) - 1),
+            "Mean": 100 * (v("Mean[Gy]", dvh) / dense.mean_gy - 1),
+            "Volume": 100 * (dvh.volume_cc / dense.stack_volume_cc - 1),
+        }
+        worst = max(worst, *(abs(errs[k]) for k in ("Max", "D0.03cc", "D2%")))
+        checks[f"large: {label}: Max not above the true maximum"] = v("Max[Gy]", dvh) <= top * (1 + 1e-9)
+        checks[f"large: {label}: Max, D0.03cc, D2% within 0.5 %"] = all(
+            abs(errs[k]) <= 0.5 for k in ("Max", "D0.03cc", "D2%")
+        )
+        checks[f"large: {label}: volume within 0.1 %"] = abs(errs["Volume"]) <= 0.1
+        rows.append(
+            [
+                label,
+                f"{dvh.volume_cc:.1f}",
+                f"{top:.3f}",
+                *(f"{errs[k]:+.3f} %" for k in ("Max", "D0.03cc", "D2%", "Mean", "Volume")),
+            ]
+        )
+    text = _table(
+        ["structure", "volume, cc", "true max, Gy", "Max", "D0.03cc", "D2%", "Mean", "Volume"], rows
+    )
+    text += f"\n\nLargest |difference| in Max, D0.03cc and D2%: {worst:.3f} %."
+    return {"large": text}, checks
+
+
 # --------------------------------------------------------------------------- benchmark
 
 
@@ -710,6 +780,7 @@ def main() -> int:
         tilted_blocks,
         lattice_blocks,
         end_caps_blocks,
+        large_blocks,
     ]
     for step in steps:
         b, c = step()

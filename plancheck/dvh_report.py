@@ -6,9 +6,13 @@ outside the dose grid, the requested metrics (a value, or ``None`` with the
 reason it is undefined), and the curves. Which dose is used:
 
 * one plan: its total dose;
-* a course: the voxel-wise sum of its plans (physical, or EQD2/BED for
-  biological units, each plan with its own fraction count), or one plan
-  alone with ``plan_label``.
+* a course: the sum of its plans, point by point where the DVH is sampled
+  (physical, or EQD2/BED for biological units, each plan part converted with
+  its own fraction count before the sum, :func:`~plancheck.dose.course_sum.course_field`),
+  or one plan alone with ``plan_label``.
+
+Structure volume where a dose is unknown (outside a plan's grid) is reported
+for every dose quantity, and a finding names the plans whose grid fell short.
 
 Relative metrics (``V95%``, ``[%]`` doses) refer to ``prescription_gy``;
 without one, the sum of the plans' prescriptions when every plan states one.
@@ -21,14 +25,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from plancheck.dose.course_sum import sum_course
+from plancheck.dose.course_sum import course_field
+from plancheck.dose.field import DoseField
 from plancheck.dvh.end_caps import EndCapsChoice, end_caps_for_structure_set
-from plancheck.dvh.engine import DvhSettings, dvh_from_sampling, sample_structure
+from plancheck.dvh.engine import DvhSettings, field_dvh, sample_structure
 from plancheck.dvh.metric import PHYSICAL, DoseQuantity, Metric, parse_metric
 from plancheck.dvh.values import metric_value
 from plancheck.errors import CourseError, MetricUndefinedError
 from plancheck.geometry.placement import place_structure_set
-from plancheck.model import Course, DoseGrid, Dvh, EndCaps, Finding, PlanDose, Severity, Structure
+from plancheck.model import Course, Dvh, EndCaps, Finding, PlanDose, Severity, Structure
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -38,6 +43,7 @@ __all__ = [
     "compute_dvh_report",
     "metric_results",
     "nominal_spacing_mm",
+    "outside_findings",
     "select_plans",
 ]
 
@@ -107,8 +113,11 @@ def nominal_spacing_mm(course: Course) -> float | None:
         if len(s.planes) > 1
     ]
     joined = np.concatenate(diffs) if diffs else np.zeros(0)
-    joined = joined[joined > 0]
-    return float(np.median(joined)) if joined.size else None
+    joined = np.sort(joined[joined > 0])
+    if joined.size == 0:
+        return None
+    mid = joined.size // 2
+    return float(joined[mid]) if joined.size % 2 else float(0.5 * (joined[mid - 1] + joined[mid]))
 
 
 def select_plans(course: Course, plan_label: str | None) -> tuple[PlanDose, ...]:
@@ -159,19 +168,16 @@ def compute_dvh_report(
         prescription_gy = _course_prescription(plans)
     structures = _select_structures(course, structure_names)
     findings: list[Finding] = [caps.finding()]
-    grids: dict[DoseQuantity, DoseGrid] = {}
-    grid_errors: dict[DoseQuantity, str] = {}
+    fields: dict[DoseQuantity, DoseField] = {}
+    field_errors: dict[DoseQuantity, str] = {}
     quantities = [PHYSICAL] + [m.dose_quantity for m in parsed if m.dose_quantity != PHYSICAL]
     for q in dict.fromkeys(quantities):
         try:
-            grid, grid_findings = sum_course(plans, q)
+            fields[q] = course_field(plans, q)
         except CourseError as exc:
-            grid_errors[q] = exc.message
-            continue
-        grids[q] = grid
-        findings.extend(grid_findings)
+            field_errors[q] = exc.message
     results = []
-    geometry = grids[PHYSICAL]
+    geometry = plans[0].dose
     # contours in the grid's frame, slabs on the structure set's plane lattice
     placement = place_structure_set(course.structure_set, geometry)
     for structure in structures:
@@ -182,20 +188,11 @@ def compute_dvh_report(
             placement.nominal_spacing_mm,
             placement.lattice,
         )
-        dvhs = {q: dvh_from_sampling(sampling, g, settings) for q, g in grids.items()}
+        dvhs = {q: field_dvh(sampling, f, settings) for q, f in fields.items()}
         physical = dvhs[PHYSICAL]
-        values = metric_results(parsed, dvhs, prescription_gy, grid_errors)
+        values = metric_results(parsed, dvhs, prescription_gy, field_errors)
         outside = physical.volume_outside_grid_cc
-        if physical.volume_cc > 0 and outside > _OUTSIDE_SHARE * physical.volume_cc:
-            findings.append(
-                Finding(
-                    Severity.WARNING,
-                    "structure-outside-dose-grid",
-                    f"{outside:.2f} cc ({100 * outside / physical.volume_cc:.1f} %) of ROI "
-                    f"{structure.name!r} lies outside the dose grid; its dose metrics describe "
-                    "the part inside the grid only",
-                )
-            )
+        findings.extend(outside_findings(f"ROI {structure.name!r}", dvhs))
         if not structure.has_volume:
             findings.append(
                 Finding(
@@ -226,6 +223,35 @@ def compute_dvh_report(
         findings=tuple(course.findings) + tuple(findings),
         end_caps=caps,
     )
+
+
+def outside_findings(label: str, dvhs: dict[DoseQuantity, Dvh]) -> list[Finding]:
+    """A finding when part of a structure has no known dose, in any quantity, naming the grids.
+
+    ``label`` names the structure ("ROI 'PTV'"). One finding per structure:
+    the largest unknown volume over the quantities, with the plans (or plan
+    parts) whose grid did not reach it.
+    """
+    worst = max(dvhs.values(), key=lambda d: d.volume_outside_grid_cc, default=None)
+    if worst is None or worst.volume_cc <= 0 or worst.volume_outside_grid_cc <= _OUTSIDE_SHARE * worst.volume_cc:
+        return []
+    outside = worst.volume_outside_grid_cc
+    share = 100 * outside / worst.volume_cc
+    sources: dict[str, float] = {}
+    for d in dvhs.values():
+        for name, cc in d.outside_grid_by_source_cc:
+            sources[name] = max(sources.get(name, 0.0), cc)
+    named = ""
+    if len(sources) > 1:
+        named = " (" + "; ".join(f"{cc:.2f} cc beyond the grid of {name!r}" for name, cc in sources.items()) + ")"
+    return [
+        Finding(
+            Severity.WARNING,
+            "structure-outside-dose-grid",
+            f"{outside:.2f} cc ({share:.1f} %) of {label} lies outside the dose grid{named}; its dose "
+            "metrics describe the part inside the grid only",
+        )
+    ]
 
 
 def metric_results(

@@ -5,15 +5,16 @@ protocol layer asks for metric values (:class:`MetricRequest`); this module
 answers them:
 
 * the structure is the matched ROI, or built from ROIs for a derived one;
-* the dose is the voxel-wise sum of the plans that deliver the request's
-  dose level (``plans: [1]`` in the protocol, paired with the plans found),
-  or of every plan of the course for constraints without a dose level, or
-  the one plan chosen with ``plan_label``; biological units convert each plan
-  with its own fraction count before the sum;
+* the dose is the sum of the plans that deliver the request's dose level
+  (``plans: [1]`` in the protocol, paired with the plans found), or of every
+  plan of the course for constraints without a dose level, or the one plan
+  chosen with ``plan_label``, evaluated point by point where the DVH is
+  sampled (:func:`~plancheck.dose.course_sum.course_field`); biological units
+  convert each plan part with its own fraction count before the sum;
 * relative metrics refer to the dose level's dose.
 
-Each structure is rasterised once on the course grid and each dose
-distribution summed once; DVHs are cached per (structure, plans, quantity).
+Each structure is sampled once on the course grid (the first plan's) and
+each dose field built once; DVHs are cached per (structure, plans, quantity).
 
 What the input cannot support is never a number: a structure that lost
 contours while it was read (open, tilted, zero-area contours, too few points)
@@ -33,10 +34,8 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
-from plancheck.dose.course_sum import sum_course
-from plancheck.dose.resample import same_geometry
+from plancheck.dose.course_sum import course_field
+from plancheck.dose.field import DoseField
 from plancheck.dvh.bounds import UNKNOWN_VOLUME_CC, metric_range
 from plancheck.dvh.crosscheck import (
     CrossCheckRow,
@@ -45,11 +44,17 @@ from plancheck.dvh.crosscheck import (
     consistent_scale,
 )
 from plancheck.dvh.end_caps import EndCapsChoice, end_caps_for_structure_set, end_caps_of_tps_dvh
-from plancheck.dvh.engine import DvhSettings, StructureSampling, dvh_from_sampling, sample_structure
+from plancheck.dvh.engine import (
+    DvhSettings,
+    StructureSampling,
+    dvh_from_sampling,
+    field_dvh,
+    sample_structure,
+)
 from plancheck.dvh.metric import PHYSICAL, DoseQuantity
 from plancheck.errors import CourseError, MetricUndefinedError
 from plancheck.geometry.placement import place_structure_set
-from plancheck.model import Course, DoseGrid, Dvh, EndCaps, Finding, PlanDose, Severity, Structure
+from plancheck.model import Course, Dvh, EndCaps, Finding, PlanDose, Severity, Structure
 from plancheck.protocol.derive import build_structure
 from plancheck.protocol.evaluate import MetricRequest, ProtocolResult, ValueRange, evaluate_protocol
 from plancheck.protocol.expressions import operand_names
@@ -200,14 +205,12 @@ class _DoseEngine:
         self.rois = {s.name: s for s in course.structure_set.structures}
         # contours in the grid's frame, slabs on the structure set's plane lattice
         self.placement = place_structure_set(course.structure_set, self.grid)
-        self.spacing = self.placement.nominal_spacing_mm
         self._structures: dict[str, Structure] = {}
         self._samplings: dict[str, StructureSampling | None] = {}
-        self._doses: dict[tuple[tuple[str, ...], DoseQuantity], DoseGrid] = {}
+        self._doses: dict[tuple[tuple[str, ...], DoseQuantity], DoseField] = {}
         self._dvhs: dict[tuple[str, tuple[str, ...], DoseQuantity], UsedDvh] = {}
         self.findings: list[Finding] = []
         self._noted: set[str] = set()
-        self._uncovered: dict[tuple[str, str], float] = {}
 
     def plans_for(self, request: MetricRequest) -> tuple[PlanDose, ...]:
         """The plans whose dose a request reads: its dose level's plans, or all.
@@ -244,13 +247,10 @@ class _DoseEngine:
             self._structures[match.key] = self.placement.place(built)
         return self._structures[match.key]
 
-    def dose(self, plans: tuple[PlanDose, ...], quantity: DoseQuantity) -> DoseGrid:
+    def dose(self, plans: tuple[PlanDose, ...], quantity: DoseQuantity) -> DoseField:
         key = (tuple(p.label for p in plans), quantity)
         if key not in self._doses:
-            grid, notes = sum_course(plans, quantity, onto=self.grid)
-            self._doses[key] = grid
-            for f in notes:
-                self._add(f)
+            self._doses[key] = course_field(plans, quantity)
         return self._doses[key]
 
     def dvh(self, match: StructureMatch, plans: tuple[PlanDose, ...], quantity: DoseQuantity) -> Dvh:
@@ -269,10 +269,10 @@ class _DoseEngine:
             )
             self._note_geometry(match, structure)
         try:
-            grid = self.dose(plans, quantity)
+            fld = self.dose(plans, quantity)
         except CourseError as exc:
             raise MetricUndefinedError(str(quantity), exc.message) from exc
-        dvh = dvh_from_sampling(self._samplings[match.key], grid, self.settings)
+        dvh = field_dvh(self._samplings[match.key], fld, self.settings)
         self._note_outside(match, dvh)
         self._dvhs[key] = UsedDvh(
             match.structure, match.roi_label or match.structure, structure.roi_number, quantity, labels, dvh
@@ -284,15 +284,21 @@ class _DoseEngine:
             self._add(f)
 
     def _note_outside(self, match: StructureMatch, dvh: Dvh) -> None:
+        """Findings for every dose quantity: volume with no known dose, and a small structure."""
         label = match.roi_label or match.structure
         if dvh.volume_cc > 0 and dvh.volume_outside_grid_cc > 1e-3 * dvh.volume_cc:
             share = 100 * dvh.volume_outside_grid_cc / dvh.volume_cc
+            named = ""
+            if len(dvh.outside_grid_by_source_cc) > 1:
+                named = " (" + "; ".join(
+                    f"{cc:.2f} cc beyond the grid of {name!r}" for name, cc in dvh.outside_grid_by_source_cc
+                ) + ")"
             self._add(
                 Finding(
                     Severity.WARNING,
                     "structure-outside-dose-grid",
                     f"{dvh.volume_outside_grid_cc:.2f} cc ({share:.1f} %) of {label!r} lies outside "
-                    "the dose grid, where its dose is unknown: a goal on it is decided only when it "
+                    f"the dose grid{named}, where its dose is unknown: a goal on it is decided only when it "
                     "holds (or fails) whatever that part receives",
                 )
             )
@@ -331,53 +337,6 @@ class _DoseEngine:
                 return name, lost
         return None
 
-    def uncovered_cc(self, match: StructureMatch, plans: tuple[PlanDose, ...]) -> tuple[float, str]:
-        """Volume of the structure that lies outside the grid of a summed plan (other than the course grid's).
-
-        Within that volume the sum lacks that plan's dose, so its curve may be
-        too low there. Returns the volume and which plans concern it.
-        """
-        if len(plans) < 2:
-            return 0.0, ""
-        structure = self.structure(match)
-        total = 0.0
-        who: list[str] = []
-        for plan in plans:
-            if same_geometry(plan.dose, self.grid):
-                continue
-            key = (match.key, plan.label)
-            if key not in self._uncovered:
-                self._uncovered[key] = self._outside_grid_cc(structure, plan.dose)
-            cc = self._uncovered[key]
-            if cc > UNKNOWN_VOLUME_CC:
-                total += cc
-                who.append(f"{cc:.2f} cc outside the dose grid of plan {plan.label!r}")
-        return total, "; ".join(who)
-
-    def _outside_grid_cc(self, structure: Structure, grid: DoseGrid) -> float:
-        if grid.is_axial and self.grid.is_axial and structure.planes:
-            xs = np.concatenate([poly[:, 0] for p in structure.planes for poly in p.polygons])
-            ys = np.concatenate([poly[:, 1] for p in structure.planes for poly in p.polygons])
-            zs = np.array([p.z_mm for p in structure.planes])
-            # end caps reach at most half a plane spacing beyond the first and last planes
-            gaps = np.diff(zs)
-            end_gap = max(float(gaps[0]), float(gaps[-1])) if gaps.size else 0.0
-            reach = 0.5 * max(end_gap, self.spacing or 0.0) + 0.5
-            inside = all(
-                _cell_lo(axis) <= lo and hi <= _cell_hi(axis)
-                for axis, lo, hi in (
-                    (grid.x_mm, float(xs.min()), float(xs.max())),
-                    (grid.y_mm, float(ys.min()), float(ys.max())),
-                    (grid.z_mm, float(zs.min()) - reach, float(zs.max()) + reach),
-                )
-            )
-            if inside:
-                return 0.0
-        sampling = sample_structure(
-            structure, grid, self.settings, self.placement.nominal_spacing_mm, self.placement.lattice
-        )
-        return dvh_from_sampling(sampling, grid, self.settings).volume_outside_grid_cc
-
     def __call__(self, request: MetricRequest) -> float | ValueRange:
         match = request.structure
         lost = self.lost_contours(match)
@@ -393,22 +352,20 @@ class _DoseEngine:
             )
         plans = self.plans_for(request)
         dvh = self.dvh(match, plans, request.metric.dose_quantity)
-        uncovered, where = self.uncovered_cc(match, plans)
-        low, high = metric_range(
-            request.metric, dvh, request.prescription_gy, uncertain_cc=uncovered
-        )
+        low, high = metric_range(request.metric, dvh, request.prescription_gy)
         if low == high:
             return low
         label = match.roi_label or match.structure
         why = []
         if dvh.volume_outside_grid_cc > UNKNOWN_VOLUME_CC:
             share = 100 * dvh.volume_outside_grid_cc / dvh.volume_cc if dvh.volume_cc > 0 else 100.0
-            why.append(
-                f"{dvh.volume_outside_grid_cc:.2f} cc ({share:.1f} %) of {label!r} lies outside the "
-                "dose grid"
-            )
-        if where:
-            why.append(f"of {label!r}, {where}")
+            where = "the dose grid"
+            if len(plans) > 1 and dvh.outside_grid_by_source_cc:
+                # name the plans whose grid fell short: the sum lacks their dose there
+                where = "; ".join(
+                    f"the dose grid of plan {name!r} ({cc:.2f} cc)" for name, cc in dvh.outside_grid_by_source_cc
+                )
+            why.append(f"{dvh.volume_outside_grid_cc:.2f} cc ({share:.1f} %) of {label!r} lies outside {where}")
         return ValueRange(low, high, "; ".join(why) or f"part of {label!r} has no known dose")
 
     def used(self) -> tuple[UsedDvh, ...]:
@@ -430,16 +387,6 @@ class _DoseEngine:
             self.placement.lattice,
         )
         return dvh_from_sampling(sampling, self.dose(plans, PHYSICAL), settings)
-
-
-def _cell_lo(axis: np.ndarray) -> float:
-    step = float(axis[1] - axis[0]) if axis.size > 1 else 0.0
-    return float(axis[0]) - step / 2.0
-
-
-def _cell_hi(axis: np.ndarray) -> float:
-    step = float(axis[-1] - axis[-2]) if axis.size > 1 else 0.0
-    return float(axis[-1]) + step / 2.0
 
 
 def evaluate_course(
@@ -561,7 +508,7 @@ def _crosscheck(
         if m.usable and m.roi_name is not None:
             used.setdefault(m.roi_name, m)
     for plan in plans:
-        if not plan.tps_dvhs or not same_geometry(plan.dose, engine.grid):
+        if not plan.tps_dvhs or not plan.dose.same_points_as(engine.grid, 1e-3):
             continue
         caps = end_caps_of_tps_dvh(plan.tps_dvhs[0])
         theirs = theirs or caps

@@ -411,12 +411,16 @@ class Course:
 class Dvh:
     """A cumulative dose-volume histogram of one structure.
 
-    ``cumulative_cc[k]`` is the volume receiving at least ``k * bin_width_gy``
-    (a piecewise-linear curve between these points; metrics interpolate).
-    ``volume_cc`` is the whole structure volume; ``volume_outside_grid_cc``
-    the part of it outside the dose grid, whose dose is unknown and which the
-    curve does not include. ``min_gy``/``mean_gy``/``max_gy`` describe the part
-    inside the grid and are ``None`` when that part is empty.
+    ``cumulative_cc[k]`` is the volume receiving at least the dose
+    ``dose_edges_gy[k]`` (a piecewise-linear curve between these points;
+    metrics interpolate). The edges are ``edges_gy`` when given (the engine's
+    curves: 1 mGy apart at low doses, 0.01 % apart above 10 Gy), else
+    ``k * bin_width_gy``. ``volume_cc`` is the whole structure volume;
+    ``volume_outside_grid_cc`` the part of it where the dose is unknown (outside
+    a dose grid), which the curve does not include; ``outside_grid_by_source_cc``
+    names, for a dose summed from several grids, each grid that did not cover
+    part of the structure and how much (label, cc). ``min_gy``/``mean_gy``/``max_gy``
+    describe the part with a known dose and are ``None`` when that part is empty.
     """
 
     bin_width_gy: float
@@ -426,6 +430,8 @@ class Dvh:
     min_gy: float | None
     mean_gy: float | None
     max_gy: float | None
+    edges_gy: FloatArray | None = None
+    outside_grid_by_source_cc: tuple[tuple[str, float], ...] = ()
 
     @property
     def volume_in_grid_cc(self) -> float:
@@ -433,4 +439,6 @@ class Dvh:
 
     @property
     def dose_edges_gy(self) -> FloatArray:
+        if self.edges_gy is not None:
+            return self.edges_gy[: self.cumulative_cc.size]
         return np.arange(self.cumulative_cc.size, dtype=np.float64) * self.bin_width_gy

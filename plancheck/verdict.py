@@ -49,7 +49,8 @@ class Verdict:
 
     ``label`` is what users read (PASS, WARN, FAIL, INCOMPLETE, NOT
     EVALUABLE); ``outcome`` the machine value shared with batch summaries;
-    ``blocking`` the reasons it is not PASS (exit 3) or not evaluable;
+    ``blocking`` the reasons it is not evaluable or incomplete (beside a
+    FAIL too: what could not be checked);
     ``warnings`` what a passing verdict carries; ``accepted`` the mismatches
     the user accepted.
     """
@@ -145,8 +146,6 @@ def decide_verdict(
             ]
     if not_evaluable:
         return Verdict("NOT EVALUABLE", "not-evaluated", EXIT_INPUT, tuple(not_evaluable), (), accepted, failed)
-    if failed:
-        return Verdict("FAIL", "fail", EXIT_FAIL, (), tuple(warnings), accepted, failed)
     incomplete = [f"required structure {s!r} is missing" for s in result.missing_structures]
     incomplete += list(result.missing_groups)
     missing = set(result.missing_structures)
@@ -155,6 +154,10 @@ def decide_verdict(
         for o in graded
         if o.status is Status.NOT_EVALUATED and o.structure not in missing
     ]
+    if failed:
+        # what could not be checked is said beside the failure: a reviewer fixing the failure
+        # must not take the rest for checked
+        return Verdict("FAIL", "fail", EXIT_FAIL, tuple(incomplete), tuple(warnings), accepted, failed)
     if incomplete:
         return Verdict("INCOMPLETE", "not-evaluated", EXIT_INPUT, tuple(incomplete), tuple(warnings), accepted)
     notes = [

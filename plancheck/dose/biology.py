@@ -15,12 +15,14 @@ their fraction sizes differ.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
 from plancheck.dvh.metric import DoseKind, DoseQuantity
 
-__all__ = ["bed_gy", "eqd2_gy", "to_quantity"]
+__all__ = ["LqConversion", "bed_gy", "conversion_for", "eqd2_gy", "to_quantity"]
 
 FloatArray = npt.NDArray[np.floating]
 
@@ -54,3 +56,51 @@ def to_quantity(dose_gy: FloatArray, n_fractions: int, quantity: DoseQuantity) -
     if quantity.kind is DoseKind.EQD2:
         return eqd2_gy(dose_gy, n_fractions, quantity.alpha_beta_gy)
     return bed_gy(dose_gy, n_fractions, quantity.alpha_beta_gy)
+
+
+@dataclass(frozen=True)
+class LqConversion:
+    """``f(D) = a D + b D²``: a plan part's physical dose to a dose quantity, per point.
+
+    Physical dose is ``a = 1, b = 0``. EQD2 of a part of ``n`` fractions:
+    ``a = α/β / (2 + α/β)``, ``b = 1 / (n (2 + α/β))``; BED: ``a = 1``,
+    ``b = 1 / (n α/β)``. Every ``f`` here is increasing for ``D >= 0``, so
+    the region receiving at least ``f(d)`` is the region receiving at least
+    ``d``: a DVH converts by mapping its dose axis.
+    """
+
+    linear: float = 1.0
+    quadratic: float = 0.0
+
+    def __call__(self, dose_gy: FloatArray) -> FloatArray:
+        d = np.asarray(dose_gy, dtype=np.float64)
+        return d * (self.linear + self.quadratic * d)
+
+    def slope(self, dose_gy: FloatArray) -> FloatArray:
+        """``f'(D)``."""
+        return self.linear + 2.0 * self.quadratic * np.asarray(dose_gy, dtype=np.float64)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.linear == 1.0 and self.quadratic == 0.0
+
+
+def conversion_for(quantity: DoseQuantity, n_fractions: int | None) -> LqConversion:
+    """The per-point conversion of a part of ``n_fractions`` fractions to ``quantity``.
+
+    Raises
+    ------
+    ValueError
+        For a biological quantity without a fraction count (callers report
+        why the count is unknown before getting here).
+    """
+    if quantity.kind is DoseKind.PHYSICAL:
+        return LqConversion()
+    if n_fractions is None:
+        raise ValueError(f"{quantity} needs the fraction count of every dose part")
+    ab = quantity.alpha_beta_gy
+    assert ab is not None
+    _check(n_fractions, ab)
+    if quantity.kind is DoseKind.EQD2:
+        return LqConversion(ab / (2.0 + ab), 1.0 / (n_fractions * (2.0 + ab)))
+    return LqConversion(1.0, 1.0 / (n_fractions * ab))

@@ -1,40 +1,75 @@
-"""The DVH engine: partial-volume sampling of a structure in a trilinear dose.
+"""The DVH engine: partial-volume sampling of a structure in a dose field.
 
 Conventions (documented for users in the README, "How plancheck computes a DVH"):
 
 * Contours on one plane combine by the even-odd rule; each plane is a slab
   bounded halfway to its neighbours, with end caps per :class:`EndCaps`
   (half a contour spacing by default) — see :mod:`plancheck.dvh.slabs`.
-* The structure is sampled on a lattice finer than the dose grid (see
-  :mod:`plancheck.dvh.sampling`), so boundary voxels count with the fraction
-  of them that lies inside; each slab is cut into layers so dose varies
-  across it, also in the end slabs.
-* Dose is interpolated trilinearly between the grid points, with no shift.
-  The dose grid covers its voxel cells: half a spacing beyond the outer grid
-  points, where the edge value is used. Structure volume beyond that is
-  *outside the dose grid*: it counts in ``Dvh.volume_cc`` and
-  ``Dvh.volume_outside_grid_cc`` and nowhere else.
-* Each sample contributes its volume spread over the dose range its box
-  covers (:mod:`plancheck.dvh.histogram`); the curve is exact at 1 mGy edges.
+* The structure is sampled on the grid it is given with (the *reference*
+  grid): boxes that each lie inside one cell between grid points, whole
+  cells in the bulk of the structure and finer pixels where the contours
+  cross a cell (:mod:`plancheck.dvh.sampling`). Boxes partly inside the
+  contours count with the fraction inside.
+* The dose is a field (:mod:`plancheck.dose.field`): the trilinear
+  interpolation of each plan part's grid, at the box centres, converted
+  per point (EQD2/BED) and summed. The grids cover their voxel cells (half a
+  spacing beyond the outer grid points, with the edge value). Structure
+  volume where the field is unknown is *outside the dose grid*: it counts in
+  ``Dvh.volume_cc`` and ``Dvh.volume_outside_grid_cc`` (and per grid in
+  ``Dvh.outside_grid_by_source_cc``) and nowhere else.
+* Each box contributes its volume spread uniformly over the dose range of a
+  linear field over it (:mod:`plancheck.dvh.histogram`). The sampling follows
+  the dose where it matters (:mod:`plancheck.dvh.evaluate`): the boxes that
+  reach the top or the bottom ``tail_cc`` of the curve, where a few boxes
+  make the near-maximum and near-minimum metrics, are halved along the axes
+  (other than the steepest) over which the dose changes by more than
+  :attr:`DvhSettings.split_gy` (or ``split_relative`` of the dose); a
+  converted dose summed over several parts is halved along the steepest axis
+  where the conversion bends over a box; a box across the edge of another
+  plan's grid is halved across it.
+* Max and Min are the largest and smallest field values inside the
+  contours, found exactly for a single grid: inside one cell the trilinear
+  dose is largest at a corner of a box wholly inside the contours, or on the
+  contours themselves (:mod:`plancheck.dvh.extremes`). No value of the curve
+  lies above Max or below Min.
+* A plan's EQD2 or BED (one plan part) is increasing in its physical dose, so
+  its DVH is the physical DVH with the dose axis converted: exact, and
+  computed once per structure and plan part.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from plancheck.dvh.histogram import DvhAccumulator
-from plancheck.dvh.sampling import Lattice, PlaneSamples, choose_lattice, plane_masks
+from plancheck.dose.biology import LqConversion
+from plancheck.dose.field import Contribution, DoseField, physical_field
+from plancheck.dvh.evaluate import Pass
+from plancheck.dvh.histogram import DoseAxis
+from plancheck.dvh.sampling import (
+    Lattice,
+    PlaneSamples,
+    ZCells,
+    choose_lattice,
+    clipped_planes,
+    plane_masks,
+)
 from plancheck.dvh.slabs import compute_slabs
 from plancheck.geometry.lattice import PlaneLattice
 from plancheck.model import DoseGrid, Dvh, EndCaps, Structure
 
-__all__ = ["DvhSettings", "StructureSampling", "compute_dvh", "dvh_from_sampling", "sample_structure"]
+__all__ = [
+    "DvhSettings",
+    "StructureSampling",
+    "compute_dvh",
+    "dvh_from_sampling",
+    "field_dvh",
+    "sample_structure",
+]
 
-FloatArray = npt.NDArray[np.float64]
+FloatArray = npt.NDArray[np.floating]
 
 
 @dataclass(frozen=True)
@@ -46,24 +81,82 @@ class DvhSettings:
     end_caps : EndCaps
         Extent beyond the first and last contour planes.
     bin_width_gy : float
-        Spacing of the stored cumulative curve (1 mGy).
+        Spacing of the curve's edges at low doses (1 mGy).
+    relative_resolution : float
+        Relative spacing of the edges above ``bin_width_gy / relative_resolution``
+        (1e-4: 0.01 %, from 10 Gy up). A metric read off the curve is within
+        ``max(bin_width_gy, relative_resolution × dose)`` of the sampled distribution.
     max_samples : int
-        Upper bound on samples per structure; larger structures get a coarser
-        lattice (never coarser than the dose grid).
+        Upper bound on pixel samples per structure; larger structures get a
+        coarser in-plane lattice (never coarser than the dose grid).
+    tail_cc, tail_fraction : float
+        The top and the bottom ``min(tail_cc, tail_fraction × volume)`` of the
+        curve (1 cc, or a tenth of a smaller structure), where a few boxes make
+        the near-maximum and near-minimum metrics, are sampled more finely.
+    split_gy, split_relative : float
+        There, a box is halved along an axis (other than the steepest) while the
+        dose changes along it by more than ``max(split_gy, split_relative × dose)``;
+        and anywhere, a box over which a converted dose summed over several
+        parts bends by more than that is halved along its steepest axis.
+    max_splits : int
+        How many times a box may be halved.
+    tail_boxes : int
+        A box no bigger than the tail's volume over ``tail_boxes`` is not halved.
     """
 
     end_caps: EndCaps = EndCaps.HALF
     bin_width_gy: float = 0.001
+    relative_resolution: float = 1e-4
     max_samples: int = 6_000_000
+    split_gy: float = 0.01
+    split_relative: float = 0.002
+    max_splits: int = 4
+    tail_cc: float = 1.0
+    tail_fraction: float = 0.1
+    tail_boxes: int = 512
+
+    @property
+    def axis(self) -> DoseAxis:
+        return DoseAxis(self.bin_width_gy, self.relative_resolution)
 
 
 @dataclass(frozen=True, eq=False)
 class StructureSampling:
-    """A structure rasterised for one dose grid geometry; reusable for every dose on it."""
+    """A structure sampled on one reference grid; reusable for every dose field on it.
+
+    ``clipped``: the contours were cut to the grid's in-plane coverage (the
+    part cut away has no dose from this grid). Fields that do not use the grid
+    itself are evaluated on an uncut sampling (:meth:`uncut`).
+    """
 
     structure: Structure
+    grid: DoseGrid
     lattice: Lattice
     planes: tuple[PlaneSamples, ...]
+    zcells: ZCells
+    nominal_spacing_mm: float | None = None
+    plane_lattice: PlaneLattice | None = None
+    clipped: bool = True
+    # physical DVHs (with their second moments) per single contribution, for EQD2/BED
+    _physical: dict[tuple[int, int], _PhysicalResult] = field(default_factory=dict, repr=False)
+    _uncut: list[StructureSampling] = field(default_factory=list, repr=False)
+
+    def uncut(self, settings: DvhSettings) -> StructureSampling:
+        """The same structure sampled without cutting its contours to the grid."""
+        if not self.clipped:
+            return self
+        if not self._uncut:
+            again = _sample(
+                self.structure,
+                self.grid,
+                settings,
+                self.nominal_spacing_mm,
+                self.plane_lattice,
+                clip=False,
+            )
+            assert again is not None
+            self._uncut.append(again)
+        return self._uncut[0]
 
 
 def sample_structure(
@@ -78,13 +171,30 @@ def sample_structure(
     ``structure`` is in ``grid``'s frame; ``plane_lattice`` is its structure
     set's plane lattice there (slabs follow it, see :mod:`plancheck.dvh.slabs`).
     """
-    settings = settings or DvhSettings()
+    return _sample(
+        structure, grid, settings or DvhSettings(), nominal_spacing_mm, plane_lattice, clip=True
+    )
+
+
+def _sample(
+    structure: Structure,
+    grid: DoseGrid,
+    settings: DvhSettings,
+    nominal_spacing_mm: float | None,
+    plane_lattice: PlaneLattice | None,
+    clip: bool,
+) -> StructureSampling | None:
     if not structure.has_volume:
         return None
     z = np.array([p.z_mm for p in structure.planes], dtype=np.float64)
     slabs = compute_slabs(z, settings.end_caps, nominal_spacing_mm, plane_lattice)
-    lattice = choose_lattice(structure, slabs, grid, settings.max_samples)
-    return StructureSampling(structure, lattice, tuple(plane_masks(structure, slabs, lattice)))
+    cut = clipped_planes(structure, grid if clip else None)
+    lattice = choose_lattice(structure, slabs, grid, settings.max_samples, [c[0] for c in cut])
+    planes = tuple(plane_masks(structure, slabs, lattice, grid, cut))
+    zcells = ZCells.of(grid, float(slabs.lower_mm.min()), float(slabs.upper_mm.max()))
+    return StructureSampling(
+        structure, grid, lattice, planes, zcells, nominal_spacing_mm, plane_lattice, clip
+    )
 
 
 def compute_dvh(
@@ -94,14 +204,14 @@ def compute_dvh(
     nominal_spacing_mm: float | None = None,
     plane_lattice: PlaneLattice | None = None,
 ) -> Dvh:
-    """Cumulative DVH of ``structure`` in the dose of ``grid``.
+    """Cumulative DVH of ``structure`` in the (physical) dose of ``grid``.
 
     Parameters
     ----------
     structure : Structure
-        Closed planar contours, sorted by z.
+        Closed planar contours, sorted by z, in the grid's frame.
     grid : DoseGrid
-        Dose in Gy (or EQD2/BED in Gy) on an axis-aligned grid.
+        Dose in Gy.
     settings : DvhSettings, optional
     nominal_spacing_mm : float, optional
         Slab thickness for a structure contoured on a single plane.
@@ -113,122 +223,100 @@ def compute_dvh(
     return dvh_from_sampling(sampling, grid, settings)
 
 
-def _axis_interp(
-    centres: npt.NDArray[np.floating], coords: npt.NDArray[np.floating]
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray, float]:
-    """Per lattice centre: covered?, lower/upper grid index, weight of upper, grid step."""
-    n = coords.size
-    step = float(coords[1] - coords[0]) if n > 1 else 1.0
-    lo = float(coords[0]) - step / 2.0
-    hi = float(coords[-1]) + step / 2.0
-    eps = 1e-9 * max(1.0, abs(step))
-    covered = (centres >= lo - eps) & (centres <= hi + eps)
-    pos = (centres - float(coords[0])) / step
-    i0 = np.clip(np.floor(pos), 0, max(n - 2, 0)).astype(np.intp)
-    i1 = np.minimum(i0 + 1, n - 1)
-    t = np.clip(pos - i0, 0.0, 1.0) if n > 1 else np.zeros_like(pos)
-    return covered, i0, i1, t, step
-
-
 def dvh_from_sampling(
-    sampling: StructureSampling | None, grid: DoseGrid, settings: DvhSettings | None = None
+    sampling: StructureSampling | None,
+    dose: DoseGrid | DoseField,
+    settings: DvhSettings | None = None,
 ) -> Dvh:
-    """The DVH of a rasterised structure in the dose of ``grid`` (same geometry it was sampled on)."""
+    """The DVH of a sampled structure in ``dose``: a grid's physical dose, or a field."""
+    fld = dose if isinstance(dose, DoseField) else physical_field(Contribution(dose, None, "dose"))
+    return field_dvh(sampling, fld, settings)
+
+
+def field_dvh(sampling: StructureSampling | None, fld: DoseField, settings: DvhSettings | None = None) -> Dvh:
+    """The DVH of a sampled structure in the dose field ``fld``.
+
+    A field of one contribution is computed as that contribution's physical
+    DVH with its dose axis converted (exact; the physical DVH is computed
+    once per sampling and contribution). Any other field is evaluated and
+    converted point by point.
+    """
     settings = settings or DvhSettings()
     if sampling is None:
         return Dvh(settings.bin_width_gy, np.zeros(1), 0.0, 0.0, None, None, None)
-    lat = sampling.lattice
-    dose = grid.dose_gy
-    nz, ny, nx = dose.shape
-    top = float(np.nanmax(dose)) if dose.size else 0.0
-    if not math.isfinite(top):
-        raise ValueError("dose grid contains no finite value")
-    acc = DvhAccumulator(max(top, 0.0), settings.bin_width_gy)
+    if len(fld.contributions) == 1:
+        c = fld.contributions[0]
+        key = (id(c.dose), id(c.mapping))
+        phys = sampling._physical.get(key)
+        if phys is None or phys.settings != settings:
+            phys = _evaluate(sampling, physical_field(c), settings)
+            sampling._physical[key] = phys
+        conv = fld.conversions[0]
+        if conv.is_identity and c.weight == 1.0:
+            return phys.dvh
+        return _convert(phys, conv, c.weight)
+    return _evaluate(sampling, fld, settings).dvh
 
-    cov_x, ix0, ix1, tx, step_x = _axis_interp(lat.x_centres_mm, grid.x_mm)
-    cov_y, iy0, iy1, ty, step_y = _axis_interp(lat.y_centres_mm, grid.y_mm)
-    zc = np.asarray(grid.z_mm, dtype=np.float64)
-    if nz > 1:
-        z_lo = zc[0] - (zc[1] - zc[0]) / 2.0
-        z_hi = zc[-1] + (zc[-1] - zc[-2]) / 2.0
-    else:
-        half = max(step_x, step_y) / 2.0
-        z_lo, z_hi = zc[0] - half, zc[0] + half
-    covered_2d = cov_y[:, None] & cov_x[None, :]
-    flat_dose = dose.reshape(nz, ny * nx)
-    outside_cc = 0.0
-    pixel_mm2 = lat.dx_mm * lat.dy_mm
 
-    for plane in sampling.planes:
-        if plane.rows.size == 0:
-            continue
-        thickness = plane.upper_mm - plane.lower_mm
-        n_layers = max(1, math.ceil(thickness / lat.layer_mm - 1e-9))
-        layer_mm = thickness / n_layers
-        layer_cc = pixel_mm2 * layer_mm / 1000.0
-        inside = covered_2d[plane.rows, plane.cols]
-        rows, cols = plane.rows[inside], plane.cols[inside]
-        weight_cc = plane.fraction[inside].astype(np.float64) * layer_cc
-        outside_cc += float(plane.fraction[~inside].sum()) * layer_cc * n_layers
-        n_in = rows.size
-        if n_in == 0:
-            continue
-        a0 = iy0[rows] * nx + ix0[cols]
-        a1 = iy0[rows] * nx + ix1[cols]
-        b0 = iy1[rows] * nx + ix0[cols]
-        b1 = iy1[rows] * nx + ix1[cols]
-        wy = ty[rows]
-        wx = tx[cols]
-        for layer in range(n_layers):
-            z = plane.lower_mm + (layer + 0.5) * layer_mm
-            if z < z_lo - 1e-6 or z > z_hi + 1e-6:
-                outside_cc += float(weight_cc.sum())
-                continue
-            if nz > 1:
-                k = int(np.clip(np.searchsorted(zc, z, side="right") - 1, 0, nz - 2))
-                dzk = float(zc[k + 1] - zc[k])
-                tz = min(max((z - zc[k]) / dzk, 0.0), 1.0)
-                f0 = flat_dose[k]
-                f1 = flat_dose[k + 1]
-            else:
-                dzk, tz = 1.0, 0.0
-                f0 = f1 = flat_dose[0]
-            # dD/dz exists between the outer frames; beyond them the edge frame is used as is
-            z_slope = 1.0 / dzk if _inside(z, zc) else 0.0
-            corners = []
-            grads_z = []
-            for idx in (a0, a1, b0, b1):
-                v0 = f0[idx].astype(np.float64)
-                v1 = f1[idx].astype(np.float64)
-                corners.append(v0 + tz * (v1 - v0))
-                grads_z.append((v1 - v0) * z_slope)
-            c00, c01, c10, c11 = corners
-            lower = c00 + wx * (c01 - c00)
-            upper = c10 + wx * (c11 - c10)
-            d = lower + wy * (upper - lower)
-            gx = ((1.0 - wy) * (c01 - c00) + wy * (c11 - c10)) / step_x
-            gy = (upper - lower) / step_y
-            g00, g01, g10, g11 = grads_z
-            gl = g00 + wx * (g01 - g00)
-            gu = g10 + wx * (g11 - g10)
-            gz = gl + wy * (gu - gl)
-            spread = np.sqrt((gx * lat.dx_mm) ** 2 + (gy * lat.dy_mm) ** 2 + (gz * layer_mm) ** 2)
-            acc.add(d, spread, weight_cc)
+@dataclass(frozen=True, eq=False)
+class _PhysicalResult:
+    dvh: Dvh
+    settings: DvhSettings
+    mean_square_gy2: float | None  # volume mean of D², including each box's spread
 
-    in_cc = acc.volume_cc
-    if in_cc <= 0.0:
-        return Dvh(settings.bin_width_gy, np.zeros(1), outside_cc, outside_cc, None, None, None)
+
+def _convert(phys: _PhysicalResult, conv: LqConversion, weight: float) -> Dvh:
+    """The DVH of ``weight · f(D)`` from the DVH of D, for an increasing ``f``."""
+    d = phys.dvh
+    if d.mean_gy is None or d.min_gy is None or d.max_gy is None or phys.mean_square_gy2 is None:
+        return Dvh(
+            d.bin_width_gy, d.cumulative_cc, d.volume_cc, d.volume_outside_grid_cc, None, None, None,
+            d.edges_gy, d.outside_grid_by_source_cc,
+        )  # fmt: skip
+    edges = weight * conv(d.dose_edges_gy)
+    # f is quadratic: the mean of f(D) is a mean of D plus b times the mean of D²
+    mean = weight * (conv.linear * d.mean_gy + conv.quadratic * phys.mean_square_gy2)
     return Dvh(
-        bin_width_gy=settings.bin_width_gy,
-        cumulative_cc=acc.cumulative_cc(),
-        volume_cc=in_cc + outside_cc,
-        volume_outside_grid_cc=outside_cc,
-        min_gy=acc.min_gy,
-        mean_gy=acc.dose_volume_gy_cc / in_cc,
-        max_gy=acc.max_gy,
+        d.bin_width_gy,
+        d.cumulative_cc,
+        d.volume_cc,
+        d.volume_outside_grid_cc,
+        float(weight * conv(np.array(d.min_gy))),
+        float(mean),
+        float(weight * conv(np.array(d.max_gy))),
+        np.asarray(edges, dtype=np.float64),
+        d.outside_grid_by_source_cc,
     )
 
 
-def _inside(z: float, zc: FloatArray) -> bool:
-    """True when z lies within the span of the grid's frames (where dD/dz is defined)."""
-    return bool(zc.size > 1 and zc[0] <= z <= zc[-1])
+def _evaluate(sampling: StructureSampling, fld: DoseField, settings: DvhSettings) -> _PhysicalResult:
+    """Evaluate ``fld`` over the structure (see :mod:`plancheck.dvh.evaluate`)."""
+    if sampling.clipped and not any(c.mapping is None and c.dose.same_points_as(sampling.grid) for c in fld.contributions):
+        # contours were cut to the reference grid, which this field does not use: sample them whole
+        sampling = sampling.uncut(settings)
+    run = Pass(sampling, fld, settings)
+    run.run()
+    acc = run.acc
+    in_cc = acc.volume_cc
+    outside_cc = run.outside_cc
+    total = in_cc + outside_cc
+    by_source = tuple(
+        (label, float(v)) for label, v in zip(fld.labels, run.outside_by, strict=True) if v > 0.0
+    )
+    if in_cc <= 1e-12 * max(total, 1e-300):
+        empty = Dvh(settings.bin_width_gy, np.zeros(1), total, outside_cc, None, None, None, None, by_source)
+        return _PhysicalResult(empty, settings, None)
+    low, high = run.extremes.result()
+    cumulative = acc.cumulative_cc(low, high)
+    dvh = Dvh(
+        bin_width_gy=settings.bin_width_gy,
+        cumulative_cc=cumulative,
+        volume_cc=total,
+        volume_outside_grid_cc=outside_cc,
+        min_gy=low,
+        mean_gy=min(max(acc.dose_volume_gy_cc / in_cc, low), high),
+        max_gy=high,
+        edges_gy=acc.edges_gy,
+        outside_grid_by_source_cc=by_source,
+    )
+    return _PhysicalResult(dvh, settings, run.square_sum / in_cc)

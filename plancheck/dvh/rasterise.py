@@ -20,11 +20,12 @@ half-open in y, so a centre exactly on a shared vertex is counted once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SUB_ROWS", "coverage_even_odd", "rasterise_even_odd"]
+__all__ = ["SUB_ROWS", "PartialMoments", "coverage_even_odd", "coverage_with_moments", "rasterise_even_odd"]
 
 SUB_ROWS = 4
 
@@ -184,3 +185,111 @@ def coverage_even_odd(
     frac = (counts + partial.reshape(n_rows, n_cols)) / k
     np.clip(frac, 0.0, 1.0, out=frac)
     return frac.astype(np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class PartialMoments:
+    """Where the inside part of each partly covered pixel lies (pixel units, from its centre).
+
+    For pixels ``(rows[n], cols[n])`` with ``0 < fraction < 1``: the centroid
+    offset ``(dx, dy)`` of the part inside the contours from the pixel centre,
+    and that part's covariance ``(sxx, syy, sxy)``, all in units of the pixel
+    size (exact along x, from the ``sub_rows`` scanlines along y).
+    """
+
+    rows: npt.NDArray[np.intp]
+    cols: npt.NDArray[np.intp]
+    dx: npt.NDArray[np.float64]
+    dy: npt.NDArray[np.float64]
+    sxx: npt.NDArray[np.float64]
+    syy: npt.NDArray[np.float64]
+    sxy: npt.NDArray[np.float64]
+
+
+def coverage_with_moments(
+    polygons: Sequence[npt.NDArray[np.floating]],
+    x0_mm: float,
+    y0_mm: float,
+    dx_mm: float,
+    dy_mm: float,
+    shape: tuple[int, int],
+    sub_rows: int = SUB_ROWS,
+) -> tuple[npt.NDArray[np.float32], PartialMoments]:
+    """:func:`coverage_even_odd`, and the centroid and covariance of each partly covered pixel's inside part."""
+    n_rows, n_cols = shape
+    empty = PartialMoments(*(np.zeros(0, dtype=np.intp),) * 2, *(np.zeros(0),) * 5)
+    out = np.zeros((max(n_rows, 0), max(n_cols, 0)), dtype=np.float32)
+    if n_rows <= 0 or n_cols <= 0 or len(polygons) == 0:
+        return out, empty
+    k = int(sub_rows)
+    rows, u = _crossings(polygons, x0_mm, y0_mm, dx_mm, dy_mm / k, n_rows * k)
+    if rows.size == 0:
+        return out, empty
+    order = np.lexsort((u, rows))
+    rows, u = rows[order], u[order]
+    a = np.clip(u[0::2], 0.0, float(n_cols))
+    b = np.clip(u[1::2], 0.0, float(n_cols))
+    scan = rows[0::2]
+    pix_row = scan // k
+    ia = np.ceil(a).astype(np.int64)
+    ib = np.floor(b).astype(np.int64)
+    full = ia < ib
+    width = n_cols + 1
+    # whole pixels of each span: +1 at its first, -1 after its last, summed along the row
+    # (small integers: at most k scanlines cover a pixel)
+    starts = np.bincount(pix_row[full] * width + ia[full], minlength=n_rows * width)
+    ends = np.bincount(pix_row[full] * width + ib[full], minlength=n_rows * width)
+    diff = (starts - ends).astype(np.int8)
+    counts = np.cumsum(diff.reshape(n_rows, width), axis=1, dtype=np.int8)[:, :n_cols]
+    same = ia > ib
+    left = ~same & (ia > a)
+    right = ~same & (b > ib) & (ib < n_cols)
+    # pieces of spans inside one pixel: pixel column, scanline, start and end (lattice x units)
+    pcol = np.concatenate([ia[left] - 1, ib[right], ib[same]])
+    pscan = np.concatenate([scan[left], scan[right], scan[same]])
+    pa = np.concatenate([a[left], ib[right].astype(np.float64), a[same]])
+    pb = np.concatenate([ia[left].astype(np.float64), b[right], b[same]])
+    prow = pscan // k
+    partial = np.bincount(prow * n_cols + pcol, weights=pb - pa, minlength=n_rows * n_cols)
+    frac32 = partial.astype(np.float32).reshape(n_rows, n_cols)
+    frac32 += counts
+    frac32 *= np.float32(1.0 / k)
+    np.clip(frac32, 0.0, 1.0, out=frac32)
+    pr, pc = np.nonzero((frac32 > 0.0) & (frac32 < 1.0))
+    if pr.size == 0:
+        return frac32, empty
+    n_p = pr.size
+    keys = pr * width + pc  # sorted (row-major nonzero)
+    # the part of each partial pixel on each of its scanlines that the pixel wholly covers
+    span_key = scan * (width + 1) + a  # spans are sorted by scanline, then start
+    sub = np.arange(k)
+    q_scan = (pr[:, None] * k + sub[None, :]).ravel()
+    q_col = np.repeat(pc, k)
+    pos = np.searchsorted(span_key, q_scan * (width + 1) + q_col + 0.5, side="right") - 1
+    posc = np.clip(pos, 0, scan.size - 1)
+    whole = (pos >= 0) & (scan[posc] == q_scan) & (a[posc] <= q_col) & (b[posc] >= q_col + 1)
+    idx_full = np.repeat(np.arange(n_p), k)[whole]
+    scan_full = q_scan[whole]
+    col_full = q_col[whole].astype(np.float64)
+    # every piece of coverage of the partial pixels: (pixel index, scanline, start, end)
+    piece_idx = np.searchsorted(keys, prow * width + pcol)
+    ok = (piece_idx < n_p) & (keys[np.minimum(piece_idx, n_p - 1)] == prow * width + pcol)
+    idx = np.concatenate([piece_idx[ok], idx_full])
+    sc = np.concatenate([pscan[ok], scan_full])
+    lo = np.concatenate([pa[ok], col_full]) - pc[idx]
+    hi = np.concatenate([pb[ok], col_full + 1.0]) - pc[idx]
+    y = (sc - pr[idx] * k + 0.5) / k  # scanline height inside its pixel, 0..1
+    length = hi - lo
+    m1x = (hi * hi - lo * lo) / 2.0
+    m2x = (hi**3 - lo**3) / 3.0
+
+    def total(w: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return np.bincount(idx, weights=w, minlength=n_p).astype(np.float64)
+
+    w0 = np.maximum(total(length), 1e-300)
+    mx = total(m1x) / w0
+    my = total(length * y) / w0
+    sxx = np.maximum(total(m2x) / w0 - mx * mx, 0.0)
+    syy = np.maximum(total(length * y * y) / w0 - my * my, 0.0)
+    sxy = total(m1x * y) / w0 - mx * my
+    return frac32, PartialMoments(pr, pc, mx - 0.5, my - 0.5, sxx, syy, sxy)

@@ -16,12 +16,13 @@ volume larger than the structure, a relative dose without a prescription.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from plancheck.dvh.metric import Metric, OutputUnit, Query
 from plancheck.errors import MetricUndefinedError
 from plancheck.model import Dvh
 
-__all__ = ["dose_at_volume_gy", "metric_value", "volume_at_dose_cc"]
+__all__ = ["dose_at_volume_gy", "metric_value", "volume_at_dose_cc", "volumes_at_doses_cc"]
 
 # A volume request may exceed the structure by this much (float rounding) and still be met.
 _VOLUME_SLACK = 1e-9
@@ -31,7 +32,7 @@ _VOLUME_RESOLUTION = 1e-9
 
 
 def volume_at_dose_cc(dvh: Dvh, dose_gy: float) -> float:
-    """Volume (cc, inside the grid) receiving at least ``dose_gy``.
+    """Volume (cc, inside the grid) receiving at least ``dose_gy``: linear between curve edges.
 
     Exact at the ends of the structure's dose range: the whole volume at or
     below ``min_gy``, exactly 0 above ``max_gy``, and values within the curve's
@@ -44,17 +45,26 @@ def volume_at_dose_cc(dvh: Dvh, dose_gy: float) -> float:
         return total
     if dvh.max_gy is not None and dose_gy > dvh.max_gy:
         return 0.0
-    pos = dose_gy / dvh.bin_width_gy
-    k = int(np.floor(pos))
+    edges = dvh.dose_edges_gy
+    k = int(np.searchsorted(edges, dose_gy, side="right")) - 1
     if k >= cum.size - 1:
         return 0.0
-    t = pos - k
+    t = (dose_gy - float(edges[k])) / (float(edges[k + 1]) - float(edges[k]))
     volume = float(cum[k] + t * (cum[k + 1] - cum[k]))
     if volume <= _VOLUME_RESOLUTION * total:
         return 0.0
     if volume >= total * (1.0 - _VOLUME_RESOLUTION):
         return total
     return volume
+
+
+def volumes_at_doses_cc(dvh: Dvh, doses_gy: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """:func:`volume_at_dose_cc` at many doses at once (for curves in reports)."""
+    d = np.asarray(doses_gy, dtype=np.float64)
+    cum = dvh.cumulative_cc
+    if cum.size < 2:
+        return np.where(d <= 0.0, float(cum[0]) if cum.size else 0.0, 0.0)
+    return np.asarray(np.interp(d, dvh.dose_edges_gy, cum, left=float(cum[0]), right=0.0))
 
 
 def dose_at_volume_gy(dvh: Dvh, volume_cc: float) -> float:
@@ -69,12 +79,14 @@ def dose_at_volume_gy(dvh: Dvh, volume_cc: float) -> float:
         return dvh.max_gy
     if volume_cc >= total:
         return dvh.min_gy
-    # first edge where the curve is below the requested volume
-    below = np.flatnonzero(cum < volume_cc)
-    k = int(below[0])
+    # first edge where the curve is below the requested volume (the curve is non-increasing)
+    k = int(np.searchsorted(-cum, -volume_cc, side="right"))
+    if k >= cum.size:
+        return dvh.max_gy
+    edges = dvh.dose_edges_gy
     hi_v, lo_v = float(cum[k - 1]), float(cum[k])
     frac = (hi_v - volume_cc) / (hi_v - lo_v)
-    dose = (k - 1 + frac) * dvh.bin_width_gy
+    dose = float(edges[k - 1]) + frac * (float(edges[k]) - float(edges[k - 1]))
     return float(min(max(dose, dvh.min_gy), dvh.max_gy))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from plancheck.dvh.metric import PHYSICAL, DoseQuantity
+from plancheck.dvh.values import volumes_at_doses_cc
 from plancheck.dvh_report import DvhReport, StructureResult
 from plancheck.model import Dvh
 from plancheck.report.provenance import course_summary, plan_summary, provenance
@@ -33,12 +34,13 @@ def quantity_key(q: DoseQuantity) -> str:
 
 
 def curve_points(dvh: Dvh, step_gy: float = CURVE_STEP_GY) -> tuple[list[float], list[float]]:
-    """The cumulative curve at ``step_gy`` spacing: (dose_gy, volume_cc)."""
+    """The cumulative curve at ``step_gy`` spacing (coarser beyond 20,000 points): (dose_gy, volume_cc)."""
     if dvh.volume_in_grid_cc <= 0:
         return [], []
-    stride = max(1, round(step_gy / dvh.bin_width_gy))
-    cum = dvh.cumulative_cc[::stride]
-    dose = np.arange(cum.size) * dvh.bin_width_gy * stride
+    top = float(dvh.dose_edges_gy[-1])
+    step_gy = max(step_gy, top / 20_000)
+    dose = np.arange(int(np.floor(top / step_gy)) + 2) * step_gy
+    cum = volumes_at_doses_cc(dvh, dose)
     return [round(float(d), 4) for d in dose], [round(float(v), 5) for v in cum]
 
 

@@ -82,15 +82,17 @@ def _accumulated_dvh(seed: int = 3) -> Dvh:
 
     Its edges beyond the samples' range carry the rounding residue of the cumulative sums.
     """
-    from plancheck.dvh.histogram import DvhAccumulator
+    from plancheck.dvh.histogram import DoseAxis, DvhAccumulator
 
     rng = np.random.default_rng(seed)
-    acc = DvhAccumulator(60.0, W)
+    acc = DvhAccumulator(DoseAxis())
     dose = rng.uniform(10.0, 20.0, 5000)
-    acc.add(dose, rng.uniform(0.0, 0.5, dose.size), rng.uniform(0.001, 0.02, dose.size))
-    cum = acc.cumulative_cc()
+    spread = rng.uniform(0.0, 0.5, dose.size)
+    acc.add(dose, spread, rng.uniform(0.001, 0.02, dose.size))
+    low, high = float((dose - spread / 2).min()), float((dose + spread / 2).max())
+    cum = acc.cumulative_cc(low, high)
     volume = acc.volume_cc
-    return Dvh(W, cum, volume, 0.0, acc.min_gy, acc.dose_volume_gy_cc / volume, acc.max_gy)
+    return Dvh(W, cum, volume, 0.0, low, acc.dose_volume_gy_cc / volume, high, acc.edges_gy[: cum.size])
 
 
 def test_no_volume_above_the_maximum_is_exactly_zero():
@@ -116,11 +118,12 @@ def test_whole_volume_at_or_below_the_minimum_is_exact():
 
 def test_uniform_dose_field_is_received_by_the_whole_volume():
     # all 10 cc at exactly 12.3456 Gy (a point spread): V(12.3456 Gy) is the whole volume
-    from plancheck.dvh.histogram import DvhAccumulator
+    from plancheck.dvh.histogram import DoseAxis, DvhAccumulator
 
-    acc = DvhAccumulator(40.0, W)
+    acc = DvhAccumulator(DoseAxis())
     acc.add(np.full(100, 12.3456), np.zeros(100), np.full(100, 0.1))
-    d = Dvh(W, acc.cumulative_cc(), acc.volume_cc, 0.0, acc.min_gy, 12.3456, acc.max_gy)
+    cum = acc.cumulative_cc(12.3456, 12.3456)
+    d = Dvh(W, cum, acc.volume_cc, 0.0, 12.3456, 12.3456, 12.3456, acc.edges_gy[: cum.size])
     assert v("V12.3456Gy[cc]", d) == pytest.approx(10.0, abs=1e-12)
     assert v("V12.3457Gy[cc]", d) == 0.0
 
