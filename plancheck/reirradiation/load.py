@@ -187,6 +187,21 @@ def _registrations(folders: Sequence[Path], given: Sequence[Path]) -> tuple[list
     return found, unreadable
 
 
+def _patient_findings(current: Course, prior: Course, label: str) -> tuple[Finding, ...]:
+    """An error when the prior course is another patient's (by Patient ID)."""
+    a, b = current.structure_set.patient, prior.structure_set.patient
+    if a.patient_id == b.patient_id:
+        return ()
+    return (
+        Finding(
+            Severity.ERROR,
+            "prior-patient-mismatch",
+            f"the {label} belongs to Patient ID {b.patient_id!r}, the current course to "
+            f"{a.patient_id!r}: a cumulative dose of two patients means nothing",
+        ),
+    )
+
+
 def _relabelled(plans: Sequence[PlanDose], number: int) -> tuple[PlanDose, ...]:
     out = []
     for p in plans:
@@ -258,6 +273,7 @@ def load_priors(
                 ) from exc
             raise
         findings.extend(_prefixed(course.findings, number, folder))
+        findings.extend(_patient_findings(current, course, label))
         findings.append(Finding(Severity.INFO, "prior-course-registration", mapping.note))
         stated: tuple[TreatmentDate, ...] = ()
         if request.prior_dates:
