@@ -155,3 +155,21 @@ def test_prior_options_need_a_prior(written):
         main, ["evaluate", str(written["rotation"].current_dir), "--prior-recovery", "10"]
     )
     assert result.exit_code == 2 and "needs --prior" in result.output
+
+
+def test_html_and_table_show_the_registration_interval_and_curves(written, tmp_path):
+    from plancheck.pipeline import evaluate_plan
+    from plancheck.report.html import render_html
+    from plancheck.report.reirradiation import reirradiation_lines
+
+    paths = written["rotation"]
+    doc = evaluate_plan(paths.current_dir, PROTOCOL, priors=PriorRequest((paths.prior_dir,)))
+    html = render_html(doc)
+    assert 'id="reirradiation"' in html and 'id="reirradiation-figure"' in html
+    assert "RE.REGISTRATION.dcm" in html and "402 days" in html and "no recovery assumed" in html
+    lines = reirradiation_lines(doc)
+    assert any("RIGID registration from" in line for line in lines)
+    # the matrix as applied (current -> prior): its translation column is the phantom's
+    assert any(line.split()[-1] == "12.30000" for line in lines)
+    without = evaluate_plan(paths.current_dir, "spine_sbrt_24Gy2")
+    assert "reirradiation" not in without and reirradiation_lines(without) == []
