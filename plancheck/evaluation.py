@@ -464,6 +464,7 @@ def evaluate_course(
     result = dataclasses.replace(
         result, outcomes=tuple(_with_plans(o, protocol, pairing, plans, plan_label) for o in result.outcomes)
     )
+    result = reirr.with_prior_plans(result, protocol, priors)
     crosschecks, crosscheck_dvhs, crosscheck_caps = _crosscheck(engine, result, plans)
     scale = _scale(crosschecks)
     findings.extend(result.findings)

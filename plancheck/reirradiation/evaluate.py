@@ -44,6 +44,7 @@ __all__ = [
     "make_engine",
     "reirradiation_summary",
     "with_interval",
+    "with_prior_plans",
 ]
 
 # the structures whose prior, current and cumulative DVHs are drawn together
@@ -93,6 +94,26 @@ def interval_outcomes(
     # the dates may make the interval look longer than it was: only its upper end is known
     why = f"{interval.days} days at most, from dates that bound it on one side only ({interval.note})"
     return (interval_outcome(item, ValueRange(0.0, interval.months, why), "", line),)
+
+
+def with_prior_plans(
+    result: ProtocolResult, protocol: LoadedProtocol, reirradiation: Reirradiation | None
+) -> ProtocolResult:
+    """``result`` whose prior and cumulative outcomes name the prior plans they use."""
+    if reirradiation is None:
+        return result
+    prior = tuple(p.label for p in reirradiation.prior_plans)
+    doses = [c.dose for c in protocol.protocol.constraints]
+    outcomes = []
+    for k, o in enumerate(result.outcomes):
+        dose = doses[k] if k < len(doses) and o.kind == "dvh" else None
+        if dose is None or dose == "current":
+            outcomes.append(o)
+        elif dose == "prior":
+            outcomes.append(dataclasses.replace(o, plans=prior))
+        else:  # cumulative, or a ratio that involves the prior or cumulative dose
+            outcomes.append(dataclasses.replace(o, plans=(*o.plans, *prior)))
+    return dataclasses.replace(result, outcomes=tuple(outcomes))
 
 
 def with_interval(result: ProtocolResult, outcomes: tuple[ConstraintOutcome, ...]) -> ProtocolResult:
