@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from plancheck.phantoms.reirradiation import build_reirradiation, write_reirradiation  # noqa: E402
-from plancheck.pipeline import evaluate_folder  # noqa: E402
-from plancheck.reirradiation import PriorRequest  # noqa: E402
-from tests.reirradiation.helpers import STRUCTURES, truth, values, write_report_protocol  # noqa: E402
+from plancheck.phantoms.reirradiation import build_reirradiation, write_reirradiation
+from plancheck.pipeline import evaluate_folder
+from plancheck.reirradiation import PriorRequest
+from tests.reirradiation.helpers import STRUCTURES, truth, values, write_report_protocol
 
 CASES = (
     ("identity", 2.5),
