@@ -31,8 +31,9 @@ from plancheck.dose.field import Contribution, DoseField
 from plancheck.dvh.metric import DoseQuantity
 from plancheck.errors import MetricUndefinedError
 from plancheck.evaluation import _DoseEngine
-from plancheck.model import PlanDose
+from plancheck.model import Dvh, Finding, PlanDose, Severity
 from plancheck.protocol.evaluate import MetricRequest, ValueRange, ratio_range
+from plancheck.protocol.matching import StructureMatch
 from plancheck.reirradiation.load import Reirradiation
 
 __all__ = ["ReirradiationEngine"]
@@ -73,6 +74,27 @@ class ReirradiationEngine(_DoseEngine):
                     parts.append(dataclasses.replace(c, weight=weight) if weight != 1.0 else c)
             self._doses[key] = DoseField(tuple(parts), quantity)
         return self._doses[key]
+
+    def dvh(self, match: StructureMatch, plans: tuple[PlanDose, ...], quantity: DoseQuantity) -> Dvh:
+        """The course engine's DVH, with a finding naming each prior plan whose grid falls short."""
+        dvh = super().dvh(match, plans, quantity)
+        prior_labels = [p.label for p in self.reirradiation.prior_plans]
+        sources = dict(dvh.outside_grid_by_source_cc)
+        if not sources and len(plans) == 1 and dvh.volume_outside_grid_cc > 0:
+            sources = {plans[0].label: dvh.volume_outside_grid_cc}
+        label = match.roi_label or match.structure
+        for name, cc in sources.items():
+            if cc > 1e-3 * max(dvh.volume_cc, 1e-9) and any(name.startswith(p) for p in prior_labels):
+                self._add(
+                    Finding(
+                        Severity.WARNING,
+                        "structure-outside-prior-dose-grid",
+                        f"{cc:.2f} cc of {label!r} lies outside the dose grid of the prior plan {name!r} "
+                        "(mapped through the registration): its prior dose there is unknown, so prior and "
+                        "cumulative goals on it are decided only when they hold (or fail) whatever it is",
+                    )
+                )
+        return dvh
 
     def __call__(self, request: MetricRequest) -> float | ValueRange:
         dose = request.dose or "current"
