@@ -448,6 +448,9 @@ def evaluate_course(
         )
         findings.append(Finding(Severity.WARNING, "course-part-evaluated", part))
         warnings = (*warnings, part)
+    # plans of the course left out with --plan: the verdict says so (never a plain PASS)
+    left_out = [f.message for f in findings if f.code == "course-part-evaluated" and f.message not in warnings]
+    warnings = (*warnings, *left_out)
     verdict = decide_verdict(
         result, findings, mismatches, accept_mismatch=accept_mismatch, warnings=warnings
     )
