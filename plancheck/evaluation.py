@@ -194,13 +194,11 @@ class _DoseEngine:
         plans: tuple[PlanDose, ...],
         pairing: dict[int, str],
         settings: DvhSettings,
-        single_plan: bool,
     ) -> None:
         self.course = course
         self.plans = plans
         self.pairing = pairing
         self.settings = settings
-        self.single_plan = single_plan
         self.grid = plans[0].dose
         self.rois = {s.name: s for s in course.structure_set.structures}
         # contours in the grid's frame, slabs on the structure set's plane lattice
@@ -220,7 +218,7 @@ class _DoseEngine:
         MetricUndefinedError
             When a plan of the dose level was paired with no plan of the course.
         """
-        if self.single_plan or request.dose_level is None or not request.dose_level.plans:
+        if request.dose_level is None or not request.dose_level.plans:
             return self.plans
         level = request.dose_level
         labels = [self.pairing.get(n) for n in level.plans]
@@ -426,7 +424,7 @@ def evaluate_course(
     mismatches = plan_mismatches(protocol.protocol, found)
     findings.extend(m.finding() for m in mismatches)
     pairing = {p.expected.number: p.found.label for p in pairings}
-    engine = _DoseEngine(course, plans, pairing, settings, single_plan=plan_label is not None)
+    engine = _DoseEngine(course, plans, pairing, settings)
     result = evaluate_protocol(protocol, roi_names, engine, aliases=aliases)
     result = dataclasses.replace(
         result, outcomes=tuple(_with_plans(o, protocol, pairing, plans, plan_label) for o in result.outcomes)
