@@ -200,13 +200,11 @@ class _DoseEngine:
         plans: tuple[PlanDose, ...],
         pairing: dict[int, str],
         settings: DvhSettings,
-        single_plan: bool,
     ) -> None:
         self.course = course
         self.plans = plans
         self.pairing = pairing
         self.settings = settings
-        self.single_plan = single_plan
         self.grid = plans[0].dose
         self.rois = {s.name: s for s in course.structure_set.structures}
         # contours in the grid's frame, slabs on the structure set's plane lattice
@@ -233,7 +231,7 @@ class _DoseEngine:
                 f"the constraint reads the {request.dose} dose and no prior course was given "
                 "(plancheck evaluate CURRENT_DIR --prior PRIOR_DIR)",
             )
-        if self.single_plan or request.dose_level is None or not request.dose_level.plans:
+        if request.dose_level is None or not request.dose_level.plans:
             return self.plans
         level = request.dose_level
         labels = [self.pairing.get(n) for n in level.plans]
@@ -451,9 +449,9 @@ def evaluate_course(
     pairing = {p.expected.number: p.found.label for p in pairings}
     engine: _DoseEngine
     if priors is None:
-        engine = _DoseEngine(course, plans, pairing, settings, single_plan=plan_label is not None)
+        engine = _DoseEngine(course, plans, pairing, settings)
     else:
-        engine = reirr.make_engine(course, plans, pairing, settings, plan_label is not None, priors)
+        engine = reirr.make_engine(course, plans, pairing, settings, priors)
     result = evaluate_protocol(protocol, roi_names, engine, aliases=aliases)
     result = reirr.with_interval(result, reirr.interval_outcomes(protocol, priors))
     summary = (
@@ -482,6 +480,9 @@ def evaluate_course(
         )
         findings.append(Finding(Severity.WARNING, "course-part-evaluated", part))
         warnings = (*warnings, part)
+    # plans of the course left out with --plan: the verdict says so (never a plain PASS)
+    left_out = [f.message for f in findings if f.code == "course-part-evaluated" and f.message not in warnings]
+    warnings = (*warnings, *left_out)
     verdict = decide_verdict(
         result, findings, mismatches, accept_mismatch=accept_mismatch, warnings=warnings
     )

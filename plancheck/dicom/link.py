@@ -361,20 +361,7 @@ def link_folder(
     for uid, group in sorted(by_set.items(), key=lambda kv: str(structure_sets[kv[0]].path)):
         ordered = sorted(group, key=_plan_order)
         others = left_out.get(uid, [])
-        note = (
-            (
-                Finding(
-                    Severity.INFO,
-                    "plans-not-evaluated",
-                    f"plan{'s' if len(others) > 1 else ''} {', '.join(repr(o.label) for o in others)} on "
-                    f"structure set {structure_sets[uid].name} {'are' if len(others) > 1 else 'is'} not "
-                    "evaluated: --plan chose the others",
-                    others[0].finding_path,
-                ),
-            )
-            if others
-            else ()
-        )
+        note = _left_out_note(ordered, others, structure_sets[uid].name, all_uids)
         for grouped in group_plans(ordered, selection, all_uids):
             members = tuple(m for m in ordered if any(m is g for g in grouped.members))
             courses.append(CourseLink(structure_sets[uid], members, (*grouped.findings, *note)))
@@ -744,3 +731,48 @@ def _structure_set_of_plan(
         )
     )
     return None, None
+
+
+def _left_out_note(
+    chosen: list[PlanLink], others: list[PlanLink], structure_set: str, all_uids: frozenset[str]
+) -> tuple[Finding, ...]:
+    """The finding for plans that ``--plan`` left out of a structure set's plans.
+
+    A warning when automatic grouping would have summed a left-out plan with a
+    chosen one (a course part: the organs' dose then lacks that plan's share,
+    and a PASS must say so); otherwise information (an alternative plan).
+    """
+    if not others:
+        return ()
+    chosen_ids = set(map(id, chosen))
+    every = sorted([*chosen, *others], key=_plan_order)
+    together = [
+        o
+        for grouped in group_plans(every, CourseSelection(), all_uids)
+        if any(id(m) in chosen_ids for m in grouped.members)
+        for o in others
+        if any(m is o for m in grouped.members)
+    ]
+    names = ", ".join(repr(o.label) for o in others)
+    plural, verb = ("s", "are") if len(others) > 1 else ("", "is")
+    if together:
+        summed = ", ".join(repr(o.label) for o in together)
+        return (
+            Finding(
+                Severity.WARNING,
+                "course-part-evaluated",
+                f"plan{plural} {names} on structure set {structure_set} {verb} not evaluated (--plan "
+                f"chose the others), but {summed} would be summed with the chosen plan(s) as one "
+                "course: the organs' dose lacks that share",
+                others[0].finding_path,
+            ),
+        )
+    return (
+        Finding(
+            Severity.INFO,
+            "plans-not-evaluated",
+            f"plan{plural} {names} on structure set {structure_set} {verb} not evaluated: --plan "
+            "chose the others",
+            others[0].finding_path,
+        ),
+    )

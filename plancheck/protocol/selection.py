@@ -210,9 +210,25 @@ def pair_plans(protocol: Protocol, found: Sequence[FoundPlan]) -> tuple[PlanPair
         return tuple(PlanPairing(e, f) for e, f in zip(expected, found, strict=False))
     best: tuple[PlanPairing, ...] = ()
     best_score = -1
-    n = min(len(expected), len(found))
-    for chosen in itertools.permutations(range(len(found)), n):
-        pairs = tuple(PlanPairing(expected[k], found[j]) for k, j in enumerate(chosen))
+    if len(found) >= len(expected):
+        # every expected plan gets one of the found plans
+        candidates = (
+            tuple(PlanPairing(expected[k], found[j]) for k, j in enumerate(chosen))
+            for chosen in itertools.permutations(range(len(found)), len(expected))
+        )
+    else:
+        # every found plan goes to one of the expected plans (a 2-fraction boost plan alone
+        # pairs with the protocol's 2-fraction plan, not with its first)
+        candidates = (
+            tuple(
+                sorted(
+                    (PlanPairing(expected[k], found[j]) for j, k in enumerate(chosen)),
+                    key=lambda p: p.expected.number,
+                )
+            )
+            for chosen in itertools.permutations(range(len(expected)), len(found))
+        )
+    for pairs in candidates:
         score = sum(2 * p.fractions_match + (not p.unmatched_prescriptions) for p in pairs)
         if score > best_score:
             best, best_score = pairs, score

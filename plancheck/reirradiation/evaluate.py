@@ -65,11 +65,10 @@ def make_engine(
     plans: tuple[PlanDose, ...],
     pairing: dict[int, str],
     settings: DvhSettings,
-    single_plan: bool,
     reirradiation: Reirradiation,
 ) -> ReirradiationEngine:
     """The metric source of a course with prior courses."""
-    return ReirradiationEngine(course, plans, pairing, settings, single_plan).bind_priors(reirradiation)
+    return ReirradiationEngine(course, plans, pairing, settings).bind_priors(reirradiation)
 
 
 def interval_outcomes(

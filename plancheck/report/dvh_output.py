@@ -14,7 +14,15 @@ from plancheck.dvh.metric import PHYSICAL, DoseQuantity
 from plancheck.dvh.values import volumes_at_doses_cc
 from plancheck.dvh_report import DvhReport, StructureResult
 from plancheck.model import Dvh
-from plancheck.report.provenance import course_summary, plan_summary, provenance
+from plancheck.report.provenance import (
+    RBE_UNIT,
+    course_summary,
+    dose_unit_of,
+    plan_summary,
+    provenance,
+    rbe_metric_name,
+    rbe_unit,
+)
 
 __all__ = ["DVH_SCHEMA_VERSION", "curve_points", "quantity_key", "render_csv", "render_json", "render_table", "to_document"]
 
@@ -76,7 +84,14 @@ def _with_comparison(report: DvhReport, s: StructureResult, doc: dict[str, Any])
 
 
 def to_document(report: DvhReport, *, curves: bool = False, source: str | None = None) -> dict[str, Any]:
-    """The JSON document (see ``plancheck/schemas/dvh.schema.json``)."""
+    """The JSON document (see ``plancheck/schemas/dvh.schema.json``).
+
+    Doses of EFFECTIVE (RBE-weighted) plans carry the unit Gy(RBE).
+    """
+    structures = [_with_comparison(report, s, _structure_doc(s, curves)) for s in report.structures]
+    if dose_unit_of(report.plans) == RBE_UNIT:
+        for s in structures:
+            s["units"] = {k: rbe_unit(u) for k, u in s["units"].items()}
     return {
         "schema_version": DVH_SCHEMA_VERSION,
         "kind": "plancheck-dvh",
@@ -99,7 +114,7 @@ def to_document(report: DvhReport, *, curves: bool = False, source: str | None =
             "partial_volume": "fractional pixel coverage on a lattice finer than the dose grid",
         },
         "comparison_engine": report.comparison_engine,
-        "structures": [_with_comparison(report, s, _structure_doc(s, curves)) for s in report.structures],
+        "structures": structures,
         "findings": [f.to_dict() for f in report.findings],
     }
 
@@ -149,13 +164,13 @@ def render_table(report: DvhReport) -> Any:
         caption = Text(
             terminal_safe(f"End caps: {report.end_caps.end_caps.value} — {report.end_caps.reason}")
         )
-    table = Table(
-        title=Text(terminal_safe(f"DVH metrics — {plans}")), caption=caption, header_style="bold"
-    )
+    unit = dose_unit_of(report.plans)
+    title = f"DVH metrics — {plans}" + ("" if unit == "Gy" else f" — doses in {unit} (EFFECTIVE dose)")
+    table = Table(title=Text(terminal_safe(title)), caption=caption, header_style="bold")
     table.add_column("Structure")
     table.add_column("ROI", justify="right")
     for name in metric_names:
-        table.add_column(Text(name), justify="right")
+        table.add_column(Text(rbe_metric_name(name) if unit == RBE_UNIT else name), justify="right")
     table.add_column("outside grid [cc]", justify="right")
     for s in report.structures:
         cells = ["—" if m.value is None else f"{m.value:.2f}" for m in s.metrics]

@@ -26,7 +26,9 @@ __all__ = [
     "identifying_attributes",
     "plan_summary",
     "provenance",
+    "rbe_metric_name",
     "rbe_text",
+    "rbe_unit",
 ]
 
 RBE_UNIT = "Gy(RBE)"
@@ -99,6 +101,16 @@ def dose_unit_of(plans: Iterable[PlanDose]) -> str:
     return "Gy"
 
 
+def rbe_unit(unit: str) -> str:
+    """A dose unit (``Gy``, ``cGy``, ``Gy EQD2(a/b=2)``) as the same unit of RBE-weighted dose."""
+    return _GY_UNIT.sub(lambda m: m.group(1) + "(RBE)", unit)
+
+
+def rbe_metric_name(metric: str) -> str:
+    """A metric's name with its dose unit of RBE-weighted dose: ``D95%[Gy]`` -> ``D95%[Gy(RBE)]``."""
+    return re.sub(r"\[(c?Gy)\]", lambda m: f"[{m.group(1)}(RBE)]", metric)
+
+
 def rbe_text(text: str) -> str:
     """``text`` with every dose written after a number in Gy (or cGy) marked as Gy(RBE)."""
     return _GY_AFTER_NUMBER.sub(lambda m: m.group(1) + "(RBE)", text)
@@ -115,7 +127,7 @@ def apply_dose_unit(doc: dict[str, Any]) -> dict[str, Any]:
         return doc
     for c in doc.get("constraints") or []:
         if isinstance(c.get("unit"), str):
-            c["unit"] = _GY_UNIT.sub(lambda m: m.group(1) + "(RBE)", c["unit"])
+            c["unit"] = rbe_unit(c["unit"])
         if isinstance(c.get("reason"), str):
             c["reason"] = rbe_text(c["reason"])
     for level in course.get("dose_levels") or []:

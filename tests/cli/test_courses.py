@@ -118,3 +118,35 @@ def test_a_dose_without_its_plan_gives_physical_metrics_and_takes_fractions(tmp_
 def test_fractions_must_be_positive(tmp_path: Path) -> None:
     folder = _folder(tmp_path, {"P": 30.0}, with_plans=False)
     assert run("dvh", str(folder), "--fractions", "0").exit_code == 2
+
+
+def test_a_plan_chosen_out_of_a_course_is_a_warning_in_the_verdict(tmp_path: Path) -> None:
+    # the sequential boost names the SIB plan as its PREDECESSOR: automatic grouping sums them,
+    # so evaluating the SIB plan alone leaves the boost's dose out of the organs' dose
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / "ev.json"
+    course = repo / "sample_plans" / "spine_sib_seq_course"
+    result = run("evaluate", str(course), "--plan", "SIB_30_40", "--format", "json", "-o", str(out))
+    doc = json.loads(out.read_text())
+    (part,) = [f for f in doc["findings"] if f["code"] == "course-part-evaluated"]
+    assert part["severity"] == "warning" and "'SEQ_BOOST_8'" in part["message"]
+    verdict = doc["summary"]["verdict"]
+    assert verdict["label"] == "WARN" and result.exit_code == 0
+    assert any("'SEQ_BOOST_8'" in w for w in verdict["warnings"]), verdict
+    # alternatives are a choice, not a part: an information only (test above)
+
+
+def test_dose_levels_of_plans_absent_are_not_evaluated_even_when_accepted(tmp_path: Path) -> None:
+    # the boost plan alone against the two-plan protocol, mismatch accepted: the 30 Gy level is
+    # delivered by the protocol's plan 1, which is absent, so its targets get no value (reading
+    # the 8 Gy boost's dose against 30 Gy would "fail" PTV V95% at 0 %, or pass a hot plan)
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / "ev.json"
+    course = repo / "sample_plans" / "spine_sib_seq_course"
+    args = ["--plan", "SEQ_BOOST_8", "--protocol", "spine_sib_seq_48Gy12", "--accept-mismatch"]
+    result = run("evaluate", str(course), *args, "--format", "json", "-o", str(out))
+    doc = json.loads(out.read_text())
+    low = [c for c in doc["constraints"] if c["dose_level"] == "low" and c["graded"]]
+    assert low and all(c["status"] == "not-evaluated" and c["value"] is None for c in low)
+    assert all("no plan of the course was paired with" in c["reason"] for c in low)
+    assert doc["summary"]["verdict"]["label"] == "INCOMPLETE" and result.exit_code == 3

@@ -190,3 +190,15 @@ def test_found_plan_reads_the_fraction_groups_from_the_readers_finding(message):
     found = FoundPlan.from_plan(rtplan)
     assert found.fraction_groups == (10, 30) and found.several_groups
     assert "2 fraction groups (10 + 30 fx)" in found.describe()
+
+
+def test_a_plan_alone_pairs_with_the_protocol_plan_it_fits() -> None:
+    # the sequential protocol's plan 1 is 10 fx (30/40 Gy), plan 2 is 2 fx (8 Gy): a lone 2-fraction
+    # boost plan is plan 2, whatever the order of the protocol's plans
+    from plancheck.protocol.selection import pair_plans
+
+    protocol = load_shipped("spine_sib_seq_48Gy12").protocol
+    (pairing,) = pair_plans(protocol, [plan("Boost", 2, 8)])
+    assert (pairing.expected.number, pairing.found.label, pairing.fractions_match) == (2, "Boost", True)
+    (pairing,) = pair_plans(protocol, [plan("SIB", 10, 30, 40)])
+    assert pairing.expected.number == 1

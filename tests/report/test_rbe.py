@@ -92,3 +92,18 @@ def test_reports_of_physical_doses_say_gy(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "d.json").read_text())
     assert result.exit_code == 0 and doc["course"]["dose_unit"] == "Gy"
     assert not any("RBE" in (c["unit"] or "") for c in doc["constraints"])
+
+
+def test_dvh_command_says_gy_rbe(tmp_path: Path) -> None:
+    # plancheck dvh on the same EFFECTIVE doses: JSON units and the table's columns in Gy(RBE)
+    folder = data_set("raystation_proton_box")
+    out = tmp_path / "dvh.json"
+    result = CliRunner().invoke(main, ["dvh", str(folder), "--format", "json", "-o", str(out)])
+    assert result.exit_code in (0, 3), result.output
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    units = {u for s in doc["structures"] for u in s["units"].values()}
+    assert "Gy(RBE)" in units and "Gy" not in units, units
+    table = tmp_path / "dvh.txt"
+    CliRunner().invoke(main, ["dvh", str(folder), "--format", "table", "-o", str(table)])
+    text = table.read_text(encoding="utf-8")
+    assert "Gy(RBE) (EFFECTIVE dose)" in text and "[Gy(RBE)]" in text and "[Gy]" not in text
