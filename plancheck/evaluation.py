@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from plancheck.dose.course_sum import course_field
 from plancheck.dose.field import DoseField
@@ -69,6 +70,9 @@ from plancheck.protocol.selection import (
     select_protocol,
 )
 from plancheck.verdict import Verdict, decide_verdict
+
+if TYPE_CHECKING:
+    from plancheck.reirradiation.load import Reirradiation
 
 __all__ = ["CourseEvaluation", "CrossCheck", "UsedDvh", "evaluate_course", "lost_contour_findings"]
 
@@ -157,6 +161,8 @@ class CourseEvaluation:
     end_caps: EndCapsChoice | None = None
     crosscheck_dvhs: tuple[UsedDvh, ...] = ()
     crosscheck_end_caps: EndCapsChoice | None = None
+    # re-irradiation (--prior): a plancheck.reirradiation.evaluate.ReirradiationSummary
+    reirradiation: Any = None
 
     @property
     def return_code(self) -> int:
@@ -216,8 +222,15 @@ class _DoseEngine:
         Raises
         ------
         MetricUndefinedError
-            When a plan of the dose level was paired with no plan of the course.
+            When a plan of the dose level was paired with no plan of the course, or
+            the request reads a prior or cumulative dose (no prior course here).
         """
+        if request.dose not in (None, "current"):
+            raise MetricUndefinedError(
+                request.metric.text,
+                f"the constraint reads the {request.dose} dose and no prior course was given "
+                "(plancheck evaluate CURRENT_DIR --prior PRIOR_DIR)",
+            )
         if request.dose_level is None or not request.dose_level.plans:
             return self.plans
         level = request.dose_level
@@ -395,6 +408,7 @@ def evaluate_course(
     plan_label: str | None = None,
     settings: DvhSettings | None = None,
     accept_mismatch: bool = False,
+    priors: Reirradiation | None = None,
 ) -> CourseEvaluation:
     """Evaluate ``course`` (or its plan ``plan_label``) against ``protocol``.
 
@@ -403,8 +417,13 @@ def evaluate_course(
     or several fitting protocols, raise :class:`~plancheck.errors.ProtocolError`.
     With ``accept_mismatch`` the user accepts plans that do not fit the chosen
     protocol (recorded in the verdict); otherwise such a course is not evaluable.
+    ``priors`` (re-irradiation) are prior courses registered to this one
+    (:func:`plancheck.reirradiation.load.load_priors`): constraints on the
+    prior and cumulative dose, and the interval, are graded with them
+    (:mod:`plancheck.reirradiation.evaluate`).
     """
     from plancheck.dvh_report import select_plans
+    from plancheck.reirradiation import evaluate as reirr
 
     settings = settings or DvhSettings(end_caps=EndCaps.AUTO)
     caps = end_caps_for_structure_set(settings.end_caps, course.structure_set)
@@ -413,8 +432,12 @@ def evaluate_course(
     found = _found_plans(plans)
     roi_names = [s.name for s in course.structure_set.structures]
     findings: list[Finding] = [*course.findings, caps.finding()]
+    if priors is not None:
+        findings.extend(priors.findings)
     if protocol is None:
-        selection = select_protocol(found, roi_names=roi_names)
+        selection = select_protocol(
+            found, reirr.candidate_protocols(priors is not None), roi_names=roi_names
+        )
         protocol = selection.protocol
         reason = selection.reason
         pairings = selection.pairings
@@ -424,11 +447,22 @@ def evaluate_course(
     mismatches = plan_mismatches(protocol.protocol, found)
     findings.extend(m.finding() for m in mismatches)
     pairing = {p.expected.number: p.found.label for p in pairings}
-    engine = _DoseEngine(course, plans, pairing, settings)
+    engine: _DoseEngine
+    if priors is None:
+        engine = _DoseEngine(course, plans, pairing, settings)
+    else:
+        engine = reirr.make_engine(course, plans, pairing, settings, priors)
     result = evaluate_protocol(protocol, roi_names, engine, aliases=aliases)
+    result = reirr.with_interval(result, reirr.interval_outcomes(protocol, priors))
+    summary = (
+        reirr.reirradiation_summary(engine, result, protocol)
+        if isinstance(engine, reirr.ReirradiationEngine)
+        else None
+    )
     result = dataclasses.replace(
         result, outcomes=tuple(_with_plans(o, protocol, pairing, plans, plan_label) for o in result.outcomes)
     )
+    result = reirr.with_prior_plans(result, protocol, priors)
     crosschecks, crosscheck_dvhs, crosscheck_caps = _crosscheck(engine, result, plans)
     scale = _scale(crosschecks)
     findings.extend(result.findings)
@@ -471,6 +505,7 @@ def evaluate_course(
         end_caps=caps,
         crosscheck_dvhs=crosscheck_dvhs,
         crosscheck_end_caps=crosscheck_caps,
+        reirradiation=summary,
     )
 
 

@@ -23,6 +23,8 @@ from plancheck.model import Course, EndCaps, Finding, Severity
 if TYPE_CHECKING:
     from plancheck.evaluation import CourseEvaluation
     from plancheck.protocol.load import LoadedAliases, LoadedProtocol
+    from plancheck.reirradiation.load import Reirradiation
+    from plancheck.reirradiation.request import PriorRequest
 
 __all__ = [
     "CourseSelection",
@@ -233,6 +235,7 @@ def evaluate_folder(
     lenient: bool = False,
     files: Sequence[Path] | None = None,
     accept_mismatch: bool = False,
+    priors: PriorRequest | None = None,
 ) -> CourseEvaluation:
     """Evaluate the course in ``plan_dir`` against ``protocol`` (a name, a file, or None to choose).
 
@@ -243,7 +246,9 @@ def evaluate_folder(
     UIDs and references). With ``strict``, a course whose doses disagree with
     the planning system's stored DVHs is refused (:class:`InputError`) like
     any input with warnings. ``accept_mismatch`` accepts plans that do not fit
-    the protocol (recorded).
+    the protocol (recorded). ``priors`` (re-irradiation) names prior course
+    folders, each loaded with the same rules and registered to this course
+    (:func:`plancheck.reirradiation.load.load_priors`).
     """
     from plancheck.protocol.load import load_aliases
     from plancheck.protocol.registry import find_protocol
@@ -262,6 +267,11 @@ def evaluate_folder(
         files=files,
     )
     single = loaded.plans[0].label if len(chosen) == 1 and len(loaded.plans) == 1 else None
+    registered = None
+    if priors is not None:
+        from plancheck.reirradiation.load import load_priors
+
+        registered = load_priors(priors, loaded, Path(plan_dir), strict=strict, lenient=lenient)
     return evaluate_loaded_course(
         loaded,
         Path(plan_dir),
@@ -271,6 +281,7 @@ def evaluate_folder(
         end_caps=end_caps,
         strict=strict,
         accept_mismatch=accept_mismatch,
+        priors=registered,
     )
 
 
@@ -284,6 +295,7 @@ def evaluate_loaded_course(
     end_caps: str | EndCaps = EndCaps.AUTO,
     strict: bool = False,
     accept_mismatch: bool = False,
+    priors: Reirradiation | None = None,
 ) -> CourseEvaluation:
     """Evaluate a course already loaded from ``plan_dir``: the second half of :func:`evaluate_folder`.
 
@@ -301,6 +313,7 @@ def evaluate_loaded_course(
         plan_label=plan_label,
         settings=DvhSettings(end_caps=EndCaps(end_caps)),
         accept_mismatch=accept_mismatch,
+        priors=priors,
     )
     if strict and evaluation.crosscheck_warnings:
         raise InputError(

@@ -36,3 +36,13 @@ def test_sample_registration_links_its_two_courses():
         [read_registration(SAMPLE / "current" / "RE.REGISTRATION.dcm")], current, prior
     )
     assert np.allclose(mapping.matrix, TRANSFORMS["rotation"], atol=1e-8)
+
+
+def test_readme_command_passes_with_the_hytec_protocol():
+    # README, set-up: the sample's current course with its prior course
+    from plancheck.pipeline import evaluate_folder
+    from plancheck.reirradiation import PriorRequest
+
+    ev = evaluate_folder(SAMPLE / "current", priors=PriorRequest((SAMPLE / "prior",)))
+    assert ev.protocol.name == "spine_reirradiation_sbrt"
+    assert ev.verdict.label == "PASS" and ev.return_code == 0

@@ -53,6 +53,8 @@ class BatchSettings:
     pdf: bool = False
     figure: bool = True
     evaluate: EvaluateFunction | None = None
+    # re-irradiation: plan folder (relative to root, POSIX) -> its prior courses (--priors MAPPING)
+    priors: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -179,12 +181,20 @@ def run_plan(job: PlanJob, settings: BatchSettings) -> PlanResult:
     outputs: tuple[str, ...] = ()
     try:
         stamps = stamp_files(settings.root, job.files, job.known)
+        extra: dict[str, Any] = {}
+        if settings.priors:
+            from plancheck.reirradiation.batch_map import prior_request_for
+
+            request = prior_request_for(settings.priors, job.path, settings.root)
+            if request is not None:
+                extra["priors"] = request
         doc = _evaluate_function(settings)(
             job.path,
             settings.protocol,
             aliases=settings.aliases,
             end_caps=EndCaps(settings.end_caps),
             files=[settings.root / f for f in job.files],
+            **extra,
         )
         doc = check_evaluation_document(doc, plan_name)
         if settings.anonymize_key is not None:

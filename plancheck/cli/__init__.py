@@ -24,6 +24,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("plancheck.cli.evaluate", "evaluate"),
     ("plancheck.cli.report", "report"),
     ("plancheck.cli.batch", "batch"),
+    ("plancheck.cli.sum", "sum"),
 )
 
 

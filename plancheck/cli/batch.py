@@ -110,6 +110,14 @@ class _Progress:
 )
 @click.option("--resume", is_flag=True, help="Skip plans whose files, protocol and settings are unchanged since the last run.")
 @click.option("--pdf", is_flag=True, help="Also write a PDF report per plan (needs plancheck[pdf]).")
+@click.option(
+    "--priors",
+    "priors_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Re-irradiation: a YAML file mapping plan folders to their prior course folders (and "
+    "registration files, dates, recovery); see the README. Not with --resume.",
+)
 @anonymize_options
 @end_caps_option
 @click.pass_context
@@ -127,6 +135,7 @@ def batch(
     anonymize_key: str | None,
     anonymize_keep_labels: bool,
     end_caps: str,
+    priors_file: str | None,
 ) -> None:
     """Evaluate every course under ROOT and write per-course reports and a summary.
 
@@ -142,6 +151,15 @@ def batch(
     from plancheck.batch.task import BatchSettings
 
     root_path = Path(root).resolve()
+    priors = None
+    if priors_file is not None:
+        from plancheck.reirradiation.batch_map import load_prior_map
+
+        if resume:
+            raise click.UsageError(
+                "--priors and --resume exclude each other: a change in a prior course would not be seen"
+            )
+        priors = load_prior_map(Path(priors_file), root_path)
     key = anonymize_key_from(anonymize, anonymize_key, anonymize_keep_labels)
     settings = BatchSettings(
         root=root_path,
@@ -152,6 +170,7 @@ def batch(
         anonymize_key=key,
         anonymize_keep_labels=anonymize_keep_labels,
         pdf=pdf,
+        priors=priors,
     )
     progress = _Progress()
     with progress.running():

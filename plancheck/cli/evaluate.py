@@ -17,6 +17,7 @@ from plancheck.cli.options import (
     strict_option,
 )
 from plancheck.cli.output import emit, write_text_atomic
+from plancheck.cli.reirradiation import prior_options, prior_request
 from plancheck.cli.report import anonymize_key_from, anonymize_options
 
 
@@ -43,6 +44,7 @@ from plancheck.cli.report import anonymize_key_from, anonymize_options
 )
 @end_caps_option
 @strict_option
+@prior_options
 @click.pass_context
 def evaluate(
     ctx: click.Context,
@@ -61,8 +63,15 @@ def evaluate(
     end_caps: str,
     strict: bool,
     lenient: bool,
+    prior_dirs: tuple[str, ...],
+    registrations: tuple[str, ...],
+    prior_dates: tuple[str, ...],
+    prior_recovery: float,
 ) -> None:
     """Check the plan (or course) in PLAN_DIR against a protocol.
+
+    Re-irradiation: --prior PRIOR_DIR adds a prior course, registered to this one
+    by a Spatial Registration found in either folder or given with --registration.
 
     Exit status: 0 every graded constraint was evaluated and met its goal (or
     its acceptable variation: WARN), 1 a constraint fails, 2 usage or protocol
@@ -76,6 +85,7 @@ def evaluate(
     if output_format == "pdf" and output is None:
         raise click.UsageError("--format pdf needs --output FILE")
     key = anonymize_key_from(anonymize, anonymize_key, anonymize_keep_labels)
+    priors = prior_request(prior_dirs, registrations, prior_dates, prior_recovery)
     doc = evaluate_plan(
         Path(plan_dir),
         protocol_name,
@@ -88,6 +98,7 @@ def evaluate(
         strict=strict,
         lenient=lenient,
         accept_mismatch=accept_mismatch,
+        priors=priors,
     )
     if key is not None:
         from plancheck.report.anonymize import anonymize_document

@@ -142,8 +142,9 @@ def show(name: str, output_format: str) -> None:
         level = f" [{c.dose_level}]" if c.dose_level else ""
         surrogate = f" (surrogate for {c.surrogate_for})" if c.surrogate_for else ""
         refs = f" [{', '.join(c.refs)}]" if c.refs else ""
+        dose = f" ({c.dose})" if c.dose else ""
         out.append(
-            f"  {c.structure}{surrogate} {c.metric}{level}: {goal}{variation}  -- {c.source}{refs}"
+            f"  {c.structure}{surrogate} {c.metric}{dose}{level}: {goal}{variation}  -- {c.source}{refs}"
         )
     if p.indices:
         out.append("indices:")
@@ -151,6 +152,9 @@ def show(name: str, output_format: str) -> None:
             goal = "report" if ix.goal is None else ix.goal
             target = f" on {ix.structure}" if ix.structure else ""
             out.append(f"  {ix.index.value} [{ix.dose_level}]{target}: {goal}  -- {ix.source}")
+    if p.interval is not None:
+        goal = "report" if p.interval.goal is None else f"{p.interval.goal} months"
+        out.append(f"interval since the prior course: {goal}  -- {p.interval.source}")
     click.echo("\n".join(out))
 
 

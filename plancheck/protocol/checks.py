@@ -21,7 +21,7 @@ from plancheck.dvh.metric import DoseKind, Metric
 from plancheck.protocol.expressions import operand_names, parse_derived
 from plancheck.protocol.matching import forbidden_alias_reason, normalise_name
 from plancheck.protocol.outcome import Comparison, allowed_units
-from plancheck.protocol.schema import Constraint, IndexDef, Protocol
+from plancheck.protocol.schema import Constraint, IndexDef, IntervalDef, Protocol
 
 __all__ = ["PathProblem", "check_protocol", "did_you_mean"]
 
@@ -52,6 +52,8 @@ def check_protocol(protocol: Protocol) -> list[PathProblem]:
     if protocol.body is not None and protocol.body not in _names(protocol):
         problems.append((("body",), _unknown("structure", protocol.body, _names(protocol))))
     problems += _check_required_groups(protocol)
+    if protocol.interval is not None:
+        problems += _check_goal(protocol.interval, ("interval",), None)
     return problems
 
 
@@ -291,7 +293,7 @@ def _check_alpha_beta(protocol: Protocol) -> list[PathProblem]:
 
 
 def _check_goal(
-    item: Constraint | IndexDef, base: tuple[str | int, ...], metric: Metric | None
+    item: Constraint | IndexDef | IntervalDef, base: tuple[str | int, ...], metric: Metric | None
 ) -> list[PathProblem]:
     problems: list[PathProblem] = []
     goal = item.goal_comparison
@@ -313,7 +315,7 @@ def _check_goal(
     what = (
         f"metric {metric.text!r} gives {metric.unit_label}"
         if metric is not None
-        else "an index has no unit"
+        else "an index, a ratio or an interval in months has no unit"
     )
     for key, comparison in (("goal", goal), ("variation", variation)):
         if comparison is not None and comparison.unit is not None and comparison.unit not in units:
@@ -361,7 +363,7 @@ def _check_constraint(protocol: Protocol, i: int, c: Constraint) -> list[PathPro
         if c.goal is None:
             problems.append(((*base, "surrogate_for"), "a surrogate constraint needs a goal"))
     metric = c.parsed_metric
-    problems += _check_goal(c, base, metric)
+    problems += _check_goal(c, base, None if c.is_ratio else metric)
     if c.dose_level is not None and c.dose_level not in ids:
         problems.append(((*base, "dose_level"), _unknown("dose level", c.dose_level, ids)))
     if metric.needs_prescription and c.dose_level is None:

@@ -60,7 +60,7 @@ from plancheck.protocol.matching import (
     match_structures,
 )
 from plancheck.protocol.outcome import ConstraintOutcome, Status, decide_status, format_value
-from plancheck.protocol.schema import Constraint, DoseLevel, IndexDef, Protocol
+from plancheck.protocol.schema import Constraint, DoseLevel, IndexDef, IntervalDef, Protocol
 
 __all__ = [
     "INDEX_LABELS",
@@ -71,6 +71,8 @@ __all__ = [
     "ProtocolResult",
     "ValueRange",
     "evaluate_protocol",
+    "interval_outcome",
+    "ratio_range",
 ]
 
 INDEX_LABELS = {
@@ -90,13 +92,16 @@ class MetricRequest:
     is the dose of ``dose_level`` (``None`` without one): the prescription of
     relative metrics such as ``V95%[%]`` or ``D2%[%]``. Biological metrics
     carry their α/β in ``metric``; the source converts each plan with its own
-    fraction count.
+    fraction count. ``dose`` is the constraint's ``dose`` (re-irradiation:
+    ``"prior"``, ``"cumulative"``, a ratio such as ``"current/cumulative"``);
+    ``None`` or ``"current"`` is the course evaluated.
     """
 
     structure: StructureMatch
     metric: Metric
     prescription_gy: float | None
     dose_level: DoseLevel | None
+    dose: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,7 +217,7 @@ def _ask(source: MetricSource, request: MetricRequest) -> tuple[float | ValueRan
     return value, ""
 
 
-def _status_of(value: float, item: Constraint | IndexDef) -> Status:
+def _status_of(value: float, item: Constraint | IndexDef | IntervalDef) -> Status:
     goal, variation = item.goal_comparison, item.variation_comparison
     assert goal is not None
     if goal.holds(value):
@@ -223,7 +228,7 @@ def _status_of(value: float, item: Constraint | IndexDef) -> Status:
 
 
 def _decide_range(
-    answer: ValueRange, unit: str, item: Constraint | IndexDef, graded: bool = True
+    answer: ValueRange, unit: str, item: Constraint | IndexDef | IntervalDef, graded: bool = True
 ) -> tuple[Status, float | None, str, Literal["at-most", "at-least"] | None]:
     """Status, value, reason and bound of a metric known only as a range."""
 
@@ -258,7 +263,9 @@ def _decide_range(
     return status, value, reason, bound
 
 
-def _reason(status: Status, value: float | None, unit: str, item: Constraint | IndexDef) -> str:
+def _reason(
+    status: Status, value: float | None, unit: str, item: Constraint | IndexDef | IntervalDef
+) -> str:
     if value is None:
         return ""
     shown = f"{format_value(value)} {unit}".strip()
@@ -274,8 +281,8 @@ def _reason(status: Status, value: float | None, unit: str, item: Constraint | I
 
 
 def _outcome(
-    kind: Literal["dvh", "index"],
-    item: Constraint | IndexDef,
+    kind: Literal["dvh", "index", "interval"],
+    item: Constraint | IndexDef | IntervalDef,
     structure: str,
     metric: str,
     unit: str,
@@ -363,7 +370,9 @@ def _evaluate_constraint(
     answer: float | ValueRange | None = None
     why_not = ""
     if match.usable:
-        request = MetricRequest(match, metric, level.dose_gy if level is not None else None, level)
+        request = MetricRequest(
+            match, metric, level.dose_gy if level is not None else None, level, item.dose
+        )
         answer, why_not = _ask(source, request)
     else:
         why_not = _unusable(match)
@@ -383,12 +392,13 @@ def _evaluate_constraint(
             note = (
                 f"graded as a surrogate for {item.surrogate_for}, which the structure set does not have"
             )
+    label = metric.text if item.dose in (None, "current") else f"{metric.text} ({item.dose})"
     return _outcome(
         "dvh",
         item,
         item.structure,
-        metric.text,
-        metric.unit_label,
+        label,
+        "" if item.is_ratio else metric.unit_label,
         match,
         answer,
         why_not,
@@ -401,7 +411,7 @@ def _evaluate_constraint(
     )
 
 
-def _ratio_range(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+def ratio_range(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
     """Range of a / b for a in [a0, a1] and b in [b0, b1] with b0 > 0 (b1 may be inf)."""
     (a0, a1), (b0, b1) = a, b
     low = a0 / b1 if a0 >= 0 else a0 / b0
@@ -441,7 +451,7 @@ def _dvh_index(source: MetricSource, request: IndexRequest) -> float | ValueRang
         d50 = value(request.target, "D50%[Gy]")
         if d50[0] <= 0:
             raise MetricUndefinedError(label, "the target's median dose D50% is 0")
-        return result(*_ratio_range((d2[0] - d98[1], d2[1] - d98[0]), d50))
+        return result(*ratio_range((d2[0] - d98[1], d2[1] - d98[0]), d50))
     if request.body is None:
         raise MetricUndefinedError(label, "it needs the body outline")
     piv = value(request.body, f"V{rx:.10g}Gy[cc]")
@@ -450,19 +460,19 @@ def _dvh_index(source: MetricSource, request: IndexRequest) -> float | ValueRang
             raise MetricUndefinedError(
                 label, f"no volume of the body receives the prescription {rx:g} Gy"
             )
-        return result(*_ratio_range(value(request.body, f"V{rx / 2:.10g}Gy[cc]"), piv))
+        return result(*ratio_range(value(request.body, f"V{rx / 2:.10g}Gy[cc]"), piv))
     tv = value(request.target, "V0Gy[cc]")
     if tv[0] <= 0:
         raise MetricUndefinedError(label, "the target has no volume inside the dose grid")
     if request.kind is IndexKind.CONFORMITY_RTOG:
-        return result(*_ratio_range(piv, tv))
+        return result(*ratio_range(piv, tv))
     if piv[0] <= 0:
         raise MetricUndefinedError(
             label, f"no volume of the body receives the prescription {rx:g} Gy"
         )
     tv_piv = value(request.target, f"V{rx:.10g}Gy[cc]")
     squared = (tv_piv[0] * tv_piv[0], tv_piv[1] * tv_piv[1])
-    return result(*_ratio_range(squared, (tv[0] * piv[0], tv[1] * piv[1])))
+    return result(*ratio_range(squared, (tv[0] * piv[0], tv[1] * piv[1])))
 
 
 def _evaluate_index(
@@ -596,4 +606,20 @@ def evaluate_protocol(
     )
     return ProtocolResult(
         model.name, tuple(outcomes), matches.matches, matches.findings, missing_groups
+    )
+
+
+INTERVAL_METRIC = "time since the prior course"
+
+
+def interval_outcome(
+    item: IntervalDef, months: float | ValueRange | None, why_not: str, line: int | None = None
+) -> ConstraintOutcome:
+    """The outcome of a protocol's ``interval`` goal (re-irradiation), in months.
+
+    ``months`` is ``None`` when the interval is unknown (``why_not`` says
+    why), or a :class:`ValueRange` when the dates bound it only on one side.
+    """
+    return _outcome(
+        "interval", item, "Interval", INTERVAL_METRIC, "months", None, months, why_not, None, line, True
     )

@@ -180,7 +180,7 @@ class ConstraintOutcome:
     structure that the structure set does not have.
     """
 
-    kind: Literal["dvh", "index"]
+    kind: Literal["dvh", "index", "interval"]
     structure: str
     metric: str
     status: Status

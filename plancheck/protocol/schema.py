@@ -50,10 +50,12 @@ from plancheck.protocol.outcome import (
 )
 
 __all__ = [
+    "DOSE_SOURCES",
     "AlphaBeta",
     "Constraint",
     "DoseLevel",
     "IndexDef",
+    "IntervalDef",
     "PlanDef",
     "Protocol",
     "RequiredGroup",
@@ -219,6 +221,24 @@ _REPORT_DESCRIPTION = "Report the value without a goal (then goal and variation 
 _SOURCE_DESCRIPTION = "Where the numbers come from (citation; [LQ] for converted values)."
 
 
+DOSE_SOURCES = (
+    "current",
+    "prior",
+    "cumulative",
+    "current/cumulative",
+    "prior/cumulative",
+    "current/prior",
+)
+DoseSource = Literal[
+    "current",
+    "prior",
+    "cumulative",
+    "current/cumulative",
+    "prior/cumulative",
+    "current/prior",
+]
+
+
 class Constraint(_Model, _GoalMixin):
     """A DVH metric of one structure with its goal."""
 
@@ -244,11 +264,24 @@ class Constraint(_Model, _GoalMixin):
         "structure (e.g. ThecalSac for SpinalCord): graded only when that structure is absent, "
         "reported otherwise.",
     )
+    dose: DoseSource | None = Field(
+        default=None,
+        description="Re-irradiation: which dose the metric reads. 'current' (the course evaluated; "
+        "the default), 'prior' (the prior courses given with --prior, mapped onto the current "
+        "structures), 'cumulative' (prior and current summed point by point), or a ratio of the "
+        "metric between two of them ('current/cumulative'): a number without unit. Without a "
+        "prior course, constraints on 'prior' or 'cumulative' dose are not evaluated.",
+    )
 
     @field_validator("goal", "variation")
     @classmethod
     def _comparison_syntax(cls, value: str | None) -> str | None:
         return _check_comparison(value)
+
+    @property
+    def is_ratio(self) -> bool:
+        """True when the constraint grades a ratio of its metric between two doses."""
+        return self.dose is not None and "/" in self.dose
 
     @field_validator("metric")
     @classmethod
@@ -279,6 +312,25 @@ class IndexDef(_Model, _GoalMixin):
         description="Target to use instead of the dose level's target (e.g. 'PTV_Low!').",
     )
     goal: GoalText | None = None
+    variation: GoalText | None = Field(default=None, description=_VARIATION_DESCRIPTION)
+    report_only: bool = Field(default=False, description=_REPORT_DESCRIPTION)
+    priority: int | None = Field(default=None, ge=1, le=9, description="1 = most important.")
+    source: Text = Field(description=_SOURCE_DESCRIPTION)
+    refs: tuple[RefKey, ...] = Field(default=(), description=_REFS_DESCRIPTION)
+    note: str | None = None
+
+    @field_validator("goal", "variation")
+    @classmethod
+    def _comparison_syntax(cls, value: str | None) -> str | None:
+        return _check_comparison(value)
+
+
+class IntervalDef(_Model, _GoalMixin):
+    """Re-irradiation: the time from the end of the prior course to the start of the current one."""
+
+    goal: GoalText | None = Field(
+        default=None, description="In months (mean Gregorian months of 30.4375 days): '>= 5'."
+    )
     variation: GoalText | None = Field(default=None, description=_VARIATION_DESCRIPTION)
     report_only: bool = Field(default=False, description=_REPORT_DESCRIPTION)
     priority: int | None = Field(default=None, ge=1, le=9, description="1 = most important.")
@@ -333,6 +385,17 @@ class Protocol(_Model):
     )
     constraints: tuple[Constraint, ...] = ()
     indices: tuple[IndexDef, ...] = ()
+    interval: IntervalDef | None = Field(
+        default=None,
+        description="Re-irradiation: a goal on the time since the prior course, in months.",
+    )
+
+    @property
+    def is_reirradiation(self) -> bool:
+        """True when the protocol grades a prior or cumulative dose, or the interval between courses."""
+        return self.interval is not None or any(
+            c.dose not in (None, "current") for c in self.constraints
+        )
 
     def structure(self, name: str) -> StructureDef:
         for s in self.structures:
@@ -362,4 +425,6 @@ class Protocol(_Model):
             keys.extend(c.refs)
         for ix in self.indices:
             keys.extend(ix.refs)
+        if self.interval is not None:
+            keys.extend(self.interval.refs)
         return tuple(dict.fromkeys(keys))

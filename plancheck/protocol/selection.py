@@ -377,8 +377,9 @@ def select_protocol(
 ) -> Selection:
     """The one candidate protocol whose course fits ``found``.
 
-    ``candidates`` defaults to the shipped protocols; those whose targets are
-    only reported are never chosen. The choice rests on the prescriptions the
+    ``candidates`` defaults to the shipped protocols but the re-irradiation
+    ones (which need prior courses); those whose targets are only reported
+    are never chosen. The choice rests on the prescriptions the
     plans state: a plan that states none stops it, with the candidates its
     fraction count allows. With ``roi_names``, protocols whose dose-level
     targets match no ROI are set aside when several fit the plans.
@@ -392,7 +393,8 @@ def select_protocol(
     if candidates is None:
         from plancheck.protocol.registry import load_all_shipped
 
-        candidates = load_all_shipped()
+        # re-irradiation protocols are chosen only for a course evaluated with its prior courses
+        candidates = [c for c in load_all_shipped() if not c.protocol.is_reirradiation]
     plans_text = ", ".join(f.describe() for f in found) or "no plans"
     gradable = [c for c in candidates if grades_its_targets(c.protocol)]
     silent = [f for f in found if not f.prescriptions_gy]

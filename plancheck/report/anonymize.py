@@ -128,6 +128,20 @@ _FIELD_KINDS: tuple[tuple[tuple[str, ...], _Kind], ...] = (
     (("crosschecks", "*", "metric"), "keep"),
     (("findings", "*", "code"), "keep"),
     (("findings", "*", "severity"), "keep"),
+    # re-irradiation: dates identify the patient (withheld, as the plans' dates are); the
+    # interval between the courses, the registration matrices and the curves are kept
+    (("reirradiation", "current_dates", "**"), "withheld"),
+    (("reirradiation", "priors", "*", "dates", "**"), "withheld"),
+    (("reirradiation", "interval", "prior_end", "**"), "withheld"),
+    (("reirradiation", "interval", "current_start", "**"), "withheld"),
+    (("reirradiation", "interval", "note"), "withheld"),
+    (("reirradiation", "priors", "*", "directory"), "folder"),
+    (("reirradiation", "priors", "*", "plans", "*", "label"), "label"),
+    (("reirradiation", "priors", "*", "structure_set"), "label"),
+    (("reirradiation", "registrations_given", "*"), "path"),
+    (("reirradiation", "dvhs", "*", "structure"), "keep"),
+    (("reirradiation", "dvhs", "*", "quantity"), "keep"),
+    (("reirradiation", "dvhs", "*", "doses", "*", "outside_grid_by_source_cc", "*", "*"), "label"),
 )
 # constraint fields that are clinical text (every other constraint field is scrubbed)
 _CLINICAL_CONSTRAINT_KEYS = frozenset(

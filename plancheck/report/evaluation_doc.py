@@ -32,7 +32,8 @@ EVALUATION_SCHEMA_VERSION = "1.0"
 
 def _dose_quantity(metric: str) -> str:
     try:
-        return quantity_key(parse_metric(metric).dose_quantity)
+        # a re-irradiation metric names its dose after it: "D0.03cc[EQD2Gy(a/b=2)] (cumulative)"
+        return quantity_key(parse_metric(metric.split(" (")[0]).dose_quantity)
     except MetricSyntaxError:
         return "physical"  # plan-quality indices are not DVH metrics
 
@@ -41,7 +42,15 @@ def _refs_of(ev: CourseEvaluation, k: int) -> tuple[str, ...]:
     """Bibliography keys of the k-th outcome (constraints first, then indices, as evaluated)."""
     p = ev.protocol.protocol
     refs: list[tuple[str, ...]] = [c.refs for c in p.constraints] + [ix.refs for ix in p.indices]
+    if p.interval is not None:
+        refs.append(p.interval.refs)
     return refs[k] if k < len(refs) else ()
+
+
+def _dose_of(ev: CourseEvaluation, k: int) -> str | None:
+    """The re-irradiation dose (``cumulative``, ``current/cumulative``) of the k-th outcome, if any."""
+    p = ev.protocol.protocol
+    return p.constraints[k].dose if k < len(p.constraints) else None
 
 
 def _verdict(ev: CourseEvaluation) -> dict[str, Any]:
@@ -92,6 +101,7 @@ def evaluation_document(
                 "dose_level": d["dose_level"],
                 "prescription_gy": d["prescription_gy"],
                 "dose_quantity": _dose_quantity(d["metric"]),
+                "dose": _dose_of(ev, k),
                 "required": d["required"],
                 "graded": o.counts_for_exit,
                 "bound": d["bound"],
@@ -175,6 +185,8 @@ def evaluation_document(
         "structures": list(structures.values()),
         "findings": [f.to_dict() for f in ev.findings],
     }
+    if ev.reirradiation is not None:
+        out["reirradiation"] = ev.reirradiation.to_dict(curves=curves)
     if doc_crosschecks:
         out["crosschecks"] = doc_crosschecks
     if ev.scale is not None:

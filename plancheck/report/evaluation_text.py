@@ -141,6 +141,10 @@ def render_evaluation_table(doc: dict[str, Any]) -> list[Any]:
             )
         table.add_section()
     out.append(table)
+    from plancheck.report.reirradiation import reirradiation_lines
+
+    for line in reirradiation_lines(doc):
+        out.append(Text(line, style="cyan"))
     for f in doc["findings"]:
         style = {"error": "red", "warning": "yellow"}.get(f["severity"], "dim")
         out.append(Text(f"[{f['severity']}] {f['message']}", style=style))

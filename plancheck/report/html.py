@@ -26,6 +26,7 @@ from typing import Any
 from plancheck import __version__
 from plancheck.report.document import STATUS_LABELS
 from plancheck.report.plot import DvhFigure, render_dvh_figure
+from plancheck.report.reirradiation import reirradiation_view
 from plancheck.report.template import READOUT_SCRIPT, READOUT_SCRIPT_HASH, REPORT_TEMPLATE, STYLES
 
 __all__ = ["fmt_number", "render_html", "report_view"]
@@ -286,6 +287,7 @@ def report_view(doc: Mapping[str, Any], figure: DvhFigure | None) -> dict[str, A
             if isinstance(f, Mapping)
         ],
         "extra_tables": _extra_tables(doc),
+        "reirradiation": reirradiation_view(doc, figure=figure is not None),
         "settings": [(str(k), _text(v)) for k, v in sorted(settings.items())],
         "input_files": [
             {

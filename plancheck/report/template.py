@@ -305,6 +305,28 @@ Markers: each evaluated constraint at the dose it reads, on the curve of its str
 {% endfor %}</tbody></table>{% endif %}
 </section>
 
+{% if v.reirradiation %}<section id="reirradiation">
+<h2>Re-irradiation: prior courses</h2>
+{% for p in v.reirradiation.priors %}<table class="kv">
+<tbody>
+<tr><th>Prior course {{ p.number }}</th><td>{{ p.plans }} — <code>{{ p.directory }}</code></td></tr>
+<tr><th>Frames of reference</th><td>current <code>{{ p.current_frame }}</code> → prior <code>{{ p.prior_frame }}</code></td></tr>
+<tr><th>Registration</th><td>{{ p.kind }}, from <code>{{ p.source }}</code></td></tr>
+<tr><th>Matrix (current → prior, mm)</th><td><pre>{% for row in p.matrix %}{{ row }}
+{% endfor %}</pre></td></tr>
+<tr><th>How</th><td>{{ p.note }}</td></tr>
+</tbody></table>
+{% endfor %}<table class="kv"><tbody>
+<tr><th>Interval</th><td>{{ v.reirradiation.interval }}</td></tr>
+<tr><th>Recovery</th><td>{{ v.reirradiation.recovery }}</td></tr>
+</tbody></table>
+{% if v.reirradiation.figure %}<figure id="reirradiation-figure">
+<img src="{{ v.reirradiation.figure }}" alt="Prior, current and cumulative EQD2 DVHs of the spinal cord, cauda equina and thecal sac">
+<figcaption>Prior (dotted), current (dashed) and cumulative (solid) DVHs on the current anatomy; the prior course mapped through the registration above.</figcaption>
+</figure>{% endif %}
+</section>
+{% endif %}
+
 <section id="findings">
 <h2>Data quality</h2>
 {% if v.findings %}<table id="findings-table">
