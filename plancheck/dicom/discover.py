@@ -488,8 +488,9 @@ def _note_skipped(
             Finding(
                 Severity.INFO,
                 "dicom-not-used",
-                f"{n} {name} file{'s' if n != 1 else ''} not used (plancheck reads RT Structure Sets, "
-                "RT (Ion) Plans and RT Doses)",
+                f"{n} {name} file{'s' if n != 1 else ''} not used for the dose (plancheck reads RT "
+                "Structure Sets, RT (Ion) Plans and RT Doses; Spatial Registrations and treatment "
+                "records only to relate a course to its prior courses, with --prior)",
                 None,
             )
         )
