@@ -11,6 +11,7 @@ depth 1) gives the sign of its share.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -18,9 +19,10 @@ import numpy.typing as npt
 __all__ = ["clip_to_rectangle", "ring_area_mm2", "shifted"]
 
 FloatArray = npt.NDArray[np.floating]
+_Array = TypeVar("_Array", bound=npt.NDArray[np.generic])
 
 
-def shifted(values: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+def shifted(values: _Array) -> _Array:
     """``values`` moved up by one along the first axis, the first at the end (``np.roll(v, -1, 0)``).
 
     The same values as :func:`numpy.roll`, several times cheaper for the
@@ -28,7 +30,7 @@ def shifted(values: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
     """
     if len(values) == 0:
         return values.copy()
-    return np.concatenate((values[1:], values[:1]))
+    return np.concatenate((values[1:], values[:1]))  # type: ignore[return-value]
 
 
 def ring_area_mm2(ring: FloatArray) -> float:

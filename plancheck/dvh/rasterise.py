@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -30,9 +31,10 @@ from plancheck.dvh.clip import shifted
 __all__ = ["SUB_ROWS", "PartialMoments", "coverage_even_odd", "coverage_with_moments", "rasterise_even_odd"]
 
 SUB_ROWS = 4
+_Array = TypeVar("_Array", bound=npt.NDArray[np.generic])
 
 
-def _clamp(values: npt.NDArray[np.generic], low: float, high: float) -> npt.NDArray[np.generic]:
+def _clamp(values: _Array, low: float, high: float) -> _Array:
     """``np.clip(values, low, high)`` as two ufunc calls (the same values, less call overhead)."""
     return np.minimum(np.maximum(values, low), high)
 
