@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from plancheck.dvh.boxes import Boxes
+from plancheck.dvh.boxes import Boxes, pixel_groups
 from plancheck.dvh.rasterise import rasterise_even_odd
 
 if TYPE_CHECKING:
@@ -192,11 +192,7 @@ class ExtremeTracker:
         pts_x: list[FloatArray] = []
         seg_z: list[FloatArray] = []
         seg: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray]] = []
-        group = np.stack([plane, np.round(hx * 1e6), np.round(hy * 1e6)])
-        _, which = np.unique(group, axis=1, return_inverse=True)
-        which = np.asarray(which).ravel()
-        for g in range(int(which.max()) + 1):
-            idx = np.flatnonzero(which == g)
+        for idx in pixel_groups(plane, hx, hy):
             polygons = self.sampling.planes[int(plane[idx[0]])].polygons
             sx, sy = 2.0 * float(hx[idx[0]]), 2.0 * float(hy[idx[0]])
             # boxes of this size sit on a lattice of their own size from the lattice origin
@@ -347,7 +343,7 @@ def _segments(
             m = first[e] + np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
             edge_t.append((m - p1[e]) / (p2[e] - p1[e]))
             edge_i.append(e)
-    t = np.clip(np.concatenate(edge_t), 0.0, 1.0)
+    t = np.minimum(np.maximum(np.concatenate(edge_t), 0.0), 1.0)
     ei = np.concatenate(edge_i)
     order = np.lexsort((t, ei))
     t, ei = t[order], ei[order]

@@ -34,6 +34,9 @@ IntArray = npt.NDArray[np.int64]
 
 CHUNK_SAMPLES = 1 << 15
 
+# the longest edge array computed so far per (step, relative): each edge depends on its index only
+_EDGES: dict[tuple[float, float], FloatArray] = {}
+
 
 class DoseAxis:
     """The dose edges of a curve: ``k * step_gy`` up to ``step_gy / relative``, geometric above.
@@ -67,11 +70,17 @@ class DoseAxis:
         return np.where(d > self.break_gy, geometric, d * (1.0 / self.step_gy))
 
     def edges(self, n: int) -> FloatArray:
-        """The first ``n`` edges, in Gy."""
-        k = np.arange(n, dtype=np.float64)
-        linear = k * self.step_gy
-        geometric = self.break_gy * np.exp((k - self.break_index) * self._log_ratio)
-        return np.where(k <= self.break_index, linear, geometric)
+        """The first ``n`` edges, in Gy (read-only; every axis with the same spacings shares them)."""
+        key = (self.step_gy, self.relative)
+        known = _EDGES.get(key)
+        if known is None or known.size < n:
+            k = np.arange(n, dtype=np.float64)
+            linear = k * self.step_gy
+            geometric = self.break_gy * np.exp((k - self.break_index) * self._log_ratio)
+            known = np.where(k <= self.break_index, linear, geometric)
+            known.setflags(write=False)
+            _EDGES[key] = known
+        return known[:n]
 
     def n_edges(self, top_gy: float) -> int:
         """Number of edges reaching past ``top_gy`` by at least one edge."""
@@ -154,8 +163,9 @@ class DvhAccumulator:
         # spacing above it counts as on it: the ramp is then off by that much there)
         jl = np.ceil(self.axis.position(lo) - 1e-9).astype(np.intp)
         jh = np.ceil(self.axis.position(hi) - 1e-9).astype(np.intp)
-        np.clip(jl, 0, n - 2, out=jl)
-        np.clip(jh, 0, n - 2, out=jh)
+        for j in (jl, jh):  # np.clip(j, 0, n - 2), in place
+            np.maximum(j, 0, out=j)
+            np.minimum(j, n - 2, out=j)
         span = jh - jl
         # no edge inside (lo, hi]: the whole volume is below edge jh; a point exactly on
         # an edge receives that edge's dose

@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from plancheck.dose.trilinear import grid_axes
-from plancheck.dvh.clip import clip_to_rectangle
+from plancheck.dvh.clip import clip_to_rectangle, shifted
 from plancheck.dvh.rasterise import coverage_with_moments
 from plancheck.dvh.slabs import Slabs
 from plancheck.model import DoseGrid, Structure
@@ -269,7 +269,7 @@ def _plane_area_mm2(polygons: tuple[npt.NDArray[np.floating], ...]) -> float:
     for p in polygons:
         x = p[:, 0]
         y = p[:, 1]
-        total += 0.5 * abs(float(np.sum(x * np.roll(y, -1) - y * np.roll(x, -1))))
+        total += 0.5 * abs(float(np.sum(x * shifted(y) - y * shifted(x))))
     return total
 
 
