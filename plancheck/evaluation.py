@@ -480,6 +480,15 @@ def evaluate_course(
         )
         findings.append(Finding(Severity.WARNING, "course-part-evaluated", part))
         warnings = (*warnings, part)
+    if priors is not None and not protocol.protocol.is_reirradiation:
+        # the user gave prior courses, but the protocol grades no cumulative dose: never a plain PASS
+        ignored = (
+            f"prior courses were given (--prior) but protocol {protocol.name!r} grades no prior or "
+            "cumulative dose: the prior courses' dose to the organs is not checked (choose a "
+            "re-irradiation protocol)"
+        )
+        findings.append(Finding(Severity.WARNING, "prior-dose-not-graded", ignored))
+        warnings = (*warnings, ignored)
     # plans of the course left out with --plan: the verdict says so (never a plain PASS)
     left_out = [f.message for f in findings if f.code == "course-part-evaluated" and f.message not in warnings]
     warnings = (*warnings, *left_out)

@@ -173,3 +173,14 @@ def test_html_and_table_show_the_registration_interval_and_curves(written, tmp_p
     assert any(line.split()[-1] == "12.30000" for line in lines)
     without = evaluate_plan(paths.current_dir, "spine_sbrt_24Gy2")
     assert "reirradiation" not in without and reirradiation_lines(without) == []
+
+
+def test_a_prior_course_with_a_first_course_protocol_is_never_a_plain_pass(written):
+    # the failing phantom's cumulative thecal sac (86.8 Gy EQD2) is far above 70 Gy; a first-course
+    # SBRT protocol grades the current course only: with --prior and such a protocol the verdict
+    # must say that the prior dose is not checked (a warning in the verdict, never a plain PASS)
+    paths = written["rotation-fail"]
+    ev = evaluate_folder(paths.current_dir, "spine_sbrt_24Gy2", priors=PriorRequest((paths.prior_dir,)))
+    assert ev.verdict.label != "PASS"
+    assert any("grades no prior or cumulative dose" in w for w in ev.verdict.warnings), ev.verdict
+    assert "prior-dose-not-graded" in {f.code for f in ev.findings}
